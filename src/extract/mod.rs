@@ -1,0 +1,72 @@
+//! Extraction: response bytes → raw items. Feeds go through feed-rs
+//! ([`feed`]), HTML listings and article pages through scraper ([`html`]).
+//! No I/O happens here; both paths meet at [`RawItem`], and everything after
+//! this stage is shared.
+
+pub mod encoding;
+pub mod feed;
+pub mod html;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+/// What kind of document a body turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DocKind {
+    Rss0,
+    Rss1,
+    Rss2,
+    Atom,
+    JsonFeed,
+    Html,
+}
+
+impl DocKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            DocKind::Rss0 => "RSS 0.9x",
+            DocKind::Rss1 => "RSS 1.0",
+            DocKind::Rss2 => "RSS 2.0",
+            DocKind::Atom => "Atom 1.0",
+            DocKind::JsonFeed => "JSON Feed",
+            DocKind::Html => "HTML listing",
+        }
+    }
+}
+
+/// One item as found in a document, before any cleaning. Fields hold what the
+/// document said; links may be relative, titles may carry markup.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawItem {
+    /// guid / atom:id / JSON `id`; `None` when the document gave none.
+    pub guid: Option<String>,
+    pub title: Option<String>,
+    pub link: Option<String>,
+    /// Published instant, if the document gave one that could be read.
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+    /// The date text when present but not understood (reported by `check`).
+    pub unparsed_date: Option<String>,
+    /// HTML.
+    pub summary: Option<String>,
+    /// HTML.
+    pub content: Option<String>,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+}
+
+/// A parsed document.
+#[derive(Debug, Clone)]
+pub struct RawFeed {
+    pub kind: DocKind,
+    pub title: Option<String>,
+    /// The human site the document links to.
+    pub site_url: Option<String>,
+    pub language: Option<String>,
+    /// Base for resolving relative links (`xml:base`, `<base href>`, or the response URL).
+    pub base: Url,
+    pub items: Vec<RawItem>,
+    /// Things an editor should know (skipped items, selectors that never matched, ...).
+    pub warnings: Vec<String>,
+}
