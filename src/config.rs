@@ -151,3 +151,49 @@ pub struct FieldSelector {
     /// Read this attribute instead of the element's text.
     pub attr: Option<String>,
 }
+
+impl FieldSelector {
+    /// Parses `css` or `css@attribute`. The `@` split is taken only when what
+    /// follows it is a plain attribute name and the CSS part has no open `[`,
+    /// so selectors such as `a[href*="@"]` keep working.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        let (css, attr) = match text.rsplit_once('@') {
+            Some((css, attr))
+                if is_attribute_name(attr) && css.matches('[').count() == css.matches(']').count() =>
+            {
+                (css.trim(), Some(attr.to_ascii_lowercase()))
+            }
+            _ => (text, None),
+        };
+        if css.is_empty() {
+            return Err(format!("empty CSS selector in {text:?}"));
+        }
+        let selector = scraper::Selector::parse(css)
+            .map_err(|e| format!("invalid CSS selector {css:?}: {e}"))?;
+        Ok(FieldSelector { text: text.to_owned(), selector, attr })
+    }
+}
+
+fn is_attribute_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+}
+
+#[cfg(test)]
+mod field_selector_tests {
+    use super::FieldSelector;
+
+    #[test]
+    fn splits_attribute_only_when_it_is_one() {
+        let f = FieldSelector::parse("a.title@href").unwrap();
+        assert_eq!(f.attr.as_deref(), Some("href"));
+        let f = FieldSelector::parse("time").unwrap();
+        assert_eq!(f.attr, None);
+        let f = FieldSelector::parse(r#"a[href*="@"]"#).unwrap();
+        assert_eq!(f.attr, None);
+        assert!(FieldSelector::parse("@href").is_err());
+        assert!(FieldSelector::parse("div[").is_err());
+    }
+}
