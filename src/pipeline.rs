@@ -1,1 +1,649 @@
-//! (to be written)
+//! The orchestrator: fetch → extract → normalize → store for one source, and
+//! a cycle over many sources at once.
+//!
+//! A failure is a value here, not an early return: every source ends with a
+//! [`SourceReport`], and one partner's failure never stops or delays another.
+//! CPU-heavy work (parsing, sanitising) runs on the blocking pool, off the
+//! async runtime; database work too, through [`SharedStore`].
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use url::Url;
+
+use crate::config::{ArticleRules, Config, Source};
+use crate::extract::{self, DocKind, RawFeed, RawItem};
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::normalize::{self, Filter, Item};
+use crate::store::{ArticleRecord, Attempt, BatchStats, HealthChange, Incoming, Store, StoreError};
+
+/// A remembered article page is trusted this long before it is revalidated
+/// (conditionally) the next time its listing changes.
+const ARTICLE_REVALIDATE_AFTER: chrono::Duration = chrono::Duration::hours(24);
+
+/// The message of a scrape whose item selector stopped matching.
+pub const DRIFT_MESSAGE: &str = "selectors matched nothing; the page layout may have changed";
+
+/// Why a source failed this cycle.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{url}: {source}")]
+    Feed {
+        url: Url,
+        #[source]
+        source: extract::feed::FeedError,
+    },
+    #[error("{url} is an HTML page with no feed link; add a [source.scrape] table to scrape it")]
+    NoFeedFound { url: Url },
+    /// A scrape that yielded items before yields none now.
+    #[error("{DRIFT_MESSAGE} (item selector `{selector}` on {url})")]
+    Drift { url: Url, selector: String },
+    /// A scrape that has never yielded anything.
+    #[error("item selector `{selector}` matched nothing on {url}")]
+    NothingMatched { url: Url, selector: String },
+    #[error("disabled: {url} answered 410 Gone; change the source's url in sources.toml to enable it again")]
+    Gone { url: Url },
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot read {url}: {source}")]
+    File {
+        url: Url,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl SourceError {
+    /// The HTTP status behind the failure, if any.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            SourceError::Fetch(e) => e.http_status(),
+            SourceError::Gone { .. } => Some(410),
+            _ => None,
+        }
+    }
+
+    /// A short machine label, for metrics and JSON.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceError::Fetch(e) => e.kind(),
+            SourceError::Feed { .. } => "malformed",
+            SourceError::NoFeedFound { .. } => "no_feed",
+            SourceError::Drift { .. } => "drift",
+            SourceError::NothingMatched { .. } => "no_match",
+            SourceError::Gone { .. } => "gone",
+            SourceError::Store(_) => "store",
+            SourceError::File { .. } => "file",
+            SourceError::Internal(_) => "internal",
+        }
+    }
+}
+
+/// How one source's refresh ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// 304: nothing to do.
+    NotModified,
+    /// Parsed and stored.
+    Stored(BatchStats),
+    Failed(SourceError),
+}
+
+/// What happened to one source in a cycle.
+#[derive(Debug)]
+pub struct SourceReport {
+    pub source_id: String,
+    pub outcome: Outcome,
+    /// Items the document yielded (before dedupe and filters).
+    pub yielded: usize,
+    /// Items dropped by extraction or normalisation, with the reason.
+    pub skipped: Vec<String>,
+    pub warnings: Vec<String>,
+    pub health: HealthChange,
+    pub elapsed: Duration,
+}
+
+impl SourceReport {
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Outcome::Failed(_))
+    }
+}
+
+/// The database, shared by concurrent refreshes; every call runs on the
+/// blocking pool so SQLite never stalls the runtime.
+#[derive(Clone)]
+pub struct SharedStore(Arc<Mutex<Store>>);
+
+impl SharedStore {
+    pub fn new(store: Store) -> Self {
+        SharedStore(Arc::new(Mutex::new(store)))
+    }
+
+    /// Runs `f` with the store on the blocking pool.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, SourceError> {
+        let inner = Arc::clone(&self.0);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave SQLite half-written
+            // (transactions roll back on drop), so a poisoned lock is safe to reuse.
+            let mut store = inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut store)
+        })
+        .await
+        .map_err(|e| SourceError::Internal(format!("storage task failed: {e}")))?
+        .map_err(SourceError::from)
+    }
+
+    /// Synchronous access, for code already off the runtime.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Everything a refresh needs: the validated config, one HTTP client, the store.
+#[derive(Clone)]
+pub struct Env {
+    pub config: Arc<Config>,
+    pub fetcher: Arc<Fetcher>,
+    pub store: SharedStore,
+}
+
+/// A document fetched and turned into normalised items, not yet stored.
+#[derive(Debug)]
+pub struct Extracted {
+    pub kind: DocKind,
+    /// Where the items came from in the end (the discovered feed, if any).
+    pub document_url: Url,
+    /// Set when the configured URL was an HTML page that pointed at this feed.
+    pub discovered_feed: Option<Url>,
+    pub feed_title: Option<String>,
+    pub site_url: Option<String>,
+    pub items: Vec<Incoming>,
+    pub yielded: usize,
+    pub skipped: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Dates that could not be read, per item (title, text).
+    pub unparsed_dates: Vec<(String, String)>,
+}
+
+/// Remembered article pages: the store during a cycle, nothing for a preview.
+#[derive(Clone)]
+pub enum ArticleMemory {
+    Store(SharedStore),
+    None,
+}
+
+/// Refreshes every source of `sources` with at most `concurrency` at once,
+/// calling `on_done` as each finishes. Reports come back in completion order.
+pub async fn run_cycle(env: &Env, sources: Vec<Source>, mut on_done: impl FnMut(&SourceReport)) -> Vec<SourceReport> {
+    let concurrency = env.config.fetch.concurrency.max(1);
+    let mut reports = Vec::with_capacity(sources.len());
+    let mut stream = futures_util::stream::iter(sources)
+        .map(|source| {
+            let env = env.clone();
+            async move { refresh_source(&env, &source, Utc::now()).await }
+        })
+        .buffer_unordered(concurrency);
+    while let Some(report) = stream.next().await {
+        on_done(&report);
+        reports.push(report);
+    }
+    reports
+}
+
+/// Fetches, extracts, normalises and stores one source, and records the attempt.
+#[tracing::instrument(skip_all, fields(source = %source.id))]
+pub async fn refresh_source(env: &Env, source: &Source, now: DateTime<Utc>) -> SourceReport {
+    let started = Instant::now();
+    let id = source.id.clone();
+    let state = match env.store.run(move |s| s.source_state(&id)).await {
+        Ok(state) => state,
+        Err(e) => return report(source, Outcome::Failed(e), started),
+    };
+    if state.gone_url.as_deref() == Some(source.url.as_str()) {
+        return report(source, Outcome::Failed(SourceError::Gone { url: source.url.clone() }), started);
+    }
+    let validators =
+        if state.url.as_deref() == Some(source.url.as_str()) { state.validators.clone() } else { Validators::default() };
+    let memory = ArticleMemory::Store(env.store.clone());
+    let reader = Reader { fetcher: &env.fetcher, max_body_bytes: env.config.fetch.max_body_bytes, allow_files: false };
+    let result = fetch_and_extract(&reader, &env.config, source, &validators, &memory, now).await;
+    let result = match result {
+        Ok(Some((extracted, _))) if extracted.yielded == 0 && extracted.kind == DocKind::Html => {
+            let selector = source.scrape.as_ref().map(|s| s.item_css.clone()).unwrap_or_default();
+            let url = source.url.clone();
+            Err(if state.last_item_count.unwrap_or(0) > 0 {
+                SourceError::Drift { url, selector }
+            } else {
+                SourceError::NothingMatched { url, selector }
+            })
+        }
+        other => other,
+    };
+    let source_id = source.id.clone();
+    match result {
+        Ok(None) => {
+            let health = env
+                .store
+                .run(move |s| s.record_attempt(&source_id, &Attempt::NotModified, now))
+                .await
+                .unwrap_or(HealthChange::None);
+            if health == HealthChange::Recovered {
+                add_event(env, &source.id, "recovered", "fetched again successfully", now).await;
+            }
+            SourceReport { health, ..report(source, Outcome::NotModified, started) }
+        }
+        Ok(Some((extracted, new_validators))) => {
+            let Extracted { items, yielded, skipped, warnings, feed_title, site_url, document_url, .. } = extracted;
+            let fingerprint = source.filter_fingerprint();
+            let url = source.url.to_string();
+            let stored = env
+                .store
+                .run(move |s| {
+                    let attempt = Attempt::Success {
+                        url: &url,
+                        validators: &new_validators,
+                        items: yielded as u64,
+                        feed_title: feed_title.as_deref(),
+                        site_url: site_url.as_deref(),
+                    };
+                    s.store_batch(&source_id, &items, &attempt, &fingerprint, now)
+                })
+                .await;
+            tracing::debug!(document = %document_url, yielded, "stored");
+            match stored {
+                Ok((stats, health)) => {
+                    if health == HealthChange::Recovered {
+                        add_event(env, &source.id, "recovered", "fetched again successfully", now).await;
+                    }
+                    SourceReport {
+                        yielded,
+                        skipped,
+                        warnings,
+                        health,
+                        ..report(source, Outcome::Stored(stats), started)
+                    }
+                }
+                Err(e) => report(source, Outcome::Failed(e), started),
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            let status = error.http_status();
+            let retry_after = match &error {
+                SourceError::Fetch(e) => e.retry_after().and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d),
+                _ => None,
+            };
+            let gone = match &error {
+                SourceError::Fetch(e) if e.is_gone() => Some(source.url.to_string()),
+                _ => None,
+            };
+            let kind = match &error {
+                SourceError::Drift { .. } => "drifted",
+                _ if gone.is_some() => "gone",
+                _ => "broke",
+            };
+            let msg = message.clone();
+            let health = env
+                .store
+                .run(move |s| {
+                    let attempt = Attempt::Failure { status, error: &msg, retry_after, gone_url: gone.as_deref() };
+                    s.record_attempt(&source_id, &attempt, now)
+                })
+                .await
+                .unwrap_or(HealthChange::None);
+            if health == HealthChange::Broke {
+                add_event(env, &source.id, kind, &message, now).await;
+            }
+            tracing::warn!(error = %message, "source failed");
+            SourceReport { health, ..report(source, Outcome::Failed(error), started) }
+        }
+    }
+}
+
+async fn add_event(env: &Env, source_id: &str, kind: &'static str, message: &str, now: DateTime<Utc>) {
+    let (id, message) = (source_id.to_owned(), message.to_owned());
+    if let Err(e) = env.store.run(move |s| s.add_event(&id, kind, &message, now)).await {
+        tracing::warn!(error = %e, "cannot record health event");
+    }
+}
+
+fn report(source: &Source, outcome: Outcome, started: Instant) -> SourceReport {
+    SourceReport {
+        source_id: source.id.clone(),
+        outcome,
+        yielded: 0,
+        skipped: Vec::new(),
+        warnings: Vec::new(),
+        health: HealthChange::None,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// Reads documents: over HTTP through the shared [`Fetcher`], and from local
+/// files only when previewing a local file with `check` (a partner's page
+/// must never make the daemon read the server's disk).
+pub struct Reader<'a> {
+    pub fetcher: &'a Fetcher,
+    pub max_body_bytes: u64,
+    pub allow_files: bool,
+}
+
+impl Reader<'_> {
+    pub async fn get(&self, url: &Url, validators: &Validators) -> Result<Fetched, SourceError> {
+        if url.scheme() != "file" || !self.allow_files {
+            return Ok(self.fetcher.get(url, validators).await?);
+        }
+        let path = url.to_file_path().map_err(|()| SourceError::Internal(format!("{url} is not a local path")))?;
+        let started = Instant::now();
+        let max = self.max_body_bytes;
+        let bytes = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
+            use std::io::Read;
+            let mut bytes = Vec::new();
+            std::fs::File::open(&path)?.take(max + 1).read_to_end(&mut bytes)?;
+            Ok(bytes)
+        })
+        .await
+        .map_err(|e| SourceError::Internal(e.to_string()))?
+        .map_err(|e| SourceError::File { url: url.clone(), source: e })?;
+        if bytes.len() as u64 > max {
+            return Err(SourceError::Fetch(FetchError::TooLarge { url: url.clone(), limit: max }));
+        }
+        Ok(Fetched::Body(crate::fetch::Body {
+            bytes: bytes.into(),
+            final_url: url.clone(),
+            status: 200,
+            content_type: None,
+            charset: None,
+            validators: Validators::default(),
+            elapsed: started.elapsed(),
+        }))
+    }
+}
+
+/// Fetches a source's document and turns it into normalised items; `None`
+/// when the partner answered 304. Shared by cycles and `check`.
+pub async fn fetch_and_extract(
+    fetcher: &Reader<'_>,
+    config: &Config,
+    source: &Source,
+    validators: &Validators,
+    memory: &ArticleMemory,
+    now: DateTime<Utc>,
+) -> Result<Option<(Extracted, Validators)>, SourceError> {
+    let body = match fetcher.get(&source.url, validators).await? {
+        Fetched::NotModified { .. } => return Ok(None),
+        Fetched::Body(body) => body,
+    };
+    let new_validators = body.validators.clone();
+    let doc = Document { bytes: body.bytes, url: body.final_url, charset: body.charset };
+    let mut parsed = parse_document(doc.clone(), source.scrape.clone()).await?;
+    let mut discovered_feed = None;
+    if let Parsed::Page { feeds } = &parsed {
+        let Some(feed_url) = feeds.first().cloned() else {
+            return Err(SourceError::NoFeedFound { url: doc.url });
+        };
+        let fetched = fetcher.get(&feed_url, &Validators::default()).await?;
+        let Fetched::Body(feed_body) = fetched else {
+            return Err(SourceError::Internal("unconditional request answered 304".into()));
+        };
+        let feed_doc = Document { bytes: feed_body.bytes, url: feed_body.final_url, charset: feed_body.charset };
+        parsed = parse_document(feed_doc, None).await?;
+        if matches!(parsed, Parsed::Page { .. }) {
+            return Err(SourceError::NoFeedFound { url: feed_url });
+        }
+        discovered_feed = Some(feed_url);
+    }
+    let Parsed::Feed(mut raw) = parsed else {
+        return Err(SourceError::Internal("document neither feed nor page".into()));
+    };
+    if let Some(article_rules) = source.scrape.as_ref().and_then(|s| s.article.as_ref()) {
+        follow_articles(fetcher, config, &mut raw, article_rules, memory, now).await;
+    }
+    let source = source.clone();
+    let document_url = discovered_feed.clone().unwrap_or(doc.url);
+    let extracted = tokio::task::spawn_blocking(move || normalize_feed(raw, &source, document_url, discovered_feed, now))
+        .await
+        .map_err(|e| SourceError::Internal(format!("normalising failed: {e}")))?;
+    Ok(Some((extracted, new_validators)))
+}
+
+/// A fetched body with what is needed to decode it.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub bytes: bytes::Bytes,
+    pub url: Url,
+    pub charset: Option<String>,
+}
+
+/// What a document turned out to be.
+#[derive(Debug)]
+pub enum Parsed {
+    Feed(RawFeed),
+    /// An HTML page without scrape rules: the feeds it links to.
+    Page { feeds: Vec<Url> },
+}
+
+/// Decodes and parses a document on the blocking pool: a scrape when rules
+/// are given, otherwise a feed, or an HTML page searched for feed links.
+pub async fn parse_document(doc: Document, scrape: Option<crate::config::ScrapeRules>) -> Result<Parsed, SourceError> {
+    tokio::task::spawn_blocking(move || {
+        let (text, _) = extract::encoding::decode(&doc.bytes, doc.charset.as_deref());
+        if let Some(rules) = scrape {
+            return Ok(Parsed::Feed(extract::html::scrape_listing(&text, &doc.url, &rules)));
+        }
+        match extract::feed::parse(&text, &doc.url) {
+            Ok(feed) => Ok(Parsed::Feed(feed)),
+            Err(extract::feed::FeedError::NotAFeed) if extract::html::looks_like_html(&doc.bytes) => {
+                let feeds = extract::html::discover_feeds(&text, &doc.url).into_iter().map(|f| f.url).collect();
+                Ok(Parsed::Page { feeds })
+            }
+            Err(source) => Err(SourceError::Feed { url: doc.url.clone(), source }),
+        }
+    })
+    .await
+    .map_err(|e| SourceError::Internal(format!("parsing failed: {e}")))?
+}
+
+/// Normalises a parsed document's items and applies the source's filters.
+pub fn normalize_feed(
+    raw: RawFeed,
+    source: &Source,
+    document_url: Url,
+    discovered_feed: Option<Url>,
+    now: DateTime<Utc>,
+) -> Extracted {
+    let filter = Filter::new(&source.include, &source.exclude);
+    let ctx = normalize::Context { source_id: &source.id, base: &raw.base, now };
+    let yielded = raw.items.len();
+    let mut items = Vec::with_capacity(yielded);
+    let mut skipped = Vec::new();
+    let mut unparsed_dates = Vec::new();
+    for (index, raw_item) in raw.items.into_iter().enumerate() {
+        if let Some(text) = &raw_item.unparsed_date {
+            let title = raw_item.title.clone().unwrap_or_default();
+            unparsed_dates.push((normalize::plain_text(&title), text.clone()));
+        }
+        match normalize::normalize(raw_item, &ctx) {
+            Ok(item) => {
+                let filtered = !allows(&filter, &item);
+                items.push(Incoming { item, filtered });
+            }
+            Err(skip) => skipped.push(format!("item {}: {skip}", index + 1)),
+        }
+    }
+    Extracted {
+        kind: raw.kind,
+        document_url,
+        discovered_feed,
+        feed_title: raw.title,
+        site_url: raw.site_url,
+        items,
+        yielded,
+        skipped,
+        warnings: raw.warnings,
+        unparsed_dates,
+    }
+}
+
+/// Whether the source's rules let `item` through.
+pub fn allows(filter: &Filter, item: &Item) -> bool {
+    filter.allows(&item.title, item.summary.as_deref(), &item.categories)
+}
+
+/// Fills what listing items lack from their article pages. Each page is
+/// fetched once and remembered; a remembered page is reused without a
+/// request, and revalidated conditionally once it is a day old. Failures
+/// leave the item as the listing gave it (with a warning).
+async fn follow_articles(
+    fetcher: &Reader<'_>,
+    config: &Config,
+    raw: &mut RawFeed,
+    rules: &ArticleRules,
+    memory: &ArticleMemory,
+    now: DateTime<Utc>,
+) {
+    let base = raw.base.clone();
+    let wanted: Vec<(usize, Url)> = raw
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| extract::html::article_needed(item, rules))
+        .filter_map(|(i, item)| Some((i, base.join(item.link.as_deref()?).ok()?)))
+        .filter(|(_, url)| matches!(url.scheme(), "http" | "https"))
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    let results: Vec<(usize, Url, Result<(ArticleRecord, bool), String>)> = futures_util::stream::iter(wanted)
+        .map(|(index, url)| async move {
+            let result = fetch_article(fetcher, &url, rules, memory, now).await;
+            (index, url, result)
+        })
+        .buffer_unordered(config.fetch.concurrency.max(1))
+        .collect()
+        .await;
+    let mut fresh = Vec::new();
+    for (index, url, result) in results {
+        match result {
+            Ok((record, is_fresh)) => {
+                if let Some(item) = raw.items.get_mut(index) {
+                    apply_record(item, &record);
+                }
+                if is_fresh {
+                    fresh.push((url.to_string(), record));
+                }
+            }
+            Err(e) => raw.warnings.push(format!("article {url}: {e}")),
+        }
+    }
+    if let ArticleMemory::Store(store) = memory
+        && let Err(e) = store.run(move |s| s.put_articles(&fresh, now)).await
+    {
+        raw.warnings.push(format!("cannot remember article pages: {e}"));
+    }
+}
+
+/// One article: from memory, revalidated, or fetched. The flag says whether
+/// the record is new and must be saved.
+async fn fetch_article(
+    fetcher: &Reader<'_>,
+    url: &Url,
+    rules: &ArticleRules,
+    memory: &ArticleMemory,
+    now: DateTime<Utc>,
+) -> Result<(ArticleRecord, bool), String> {
+    let remembered = match memory {
+        ArticleMemory::Store(store) => {
+            let key = url.to_string();
+            store.run(move |s| s.article_with_age(&key)).await.map_err(|e| e.to_string())?
+        }
+        ArticleMemory::None => None,
+    };
+    let validators = match &remembered {
+        Some((record, fetched_at)) if now - *fetched_at < ARTICLE_REVALIDATE_AFTER => {
+            return Ok((record.clone(), false));
+        }
+        Some((record, _)) => record.validators.clone(),
+        None => Validators::default(),
+    };
+    match fetcher.get(url, &validators).await.map_err(|e| e.to_string())? {
+        Fetched::NotModified { .. } => match remembered {
+            // Saved again so that its age restarts.
+            Some((record, _)) => Ok((record, true)),
+            None => Err("answered 304 to an unconditional request".into()),
+        },
+        Fetched::Body(body) => {
+            let rules = rules.clone();
+            tokio::task::spawn_blocking(move || {
+                let (text, _) = extract::encoding::decode(&body.bytes, body.charset.as_deref());
+                let mut item = RawItem::default();
+                let info = extract::html::apply_article(&mut item, &text, &body.final_url, &rules);
+                let resolve = |html: Option<String>| html.map(|h| normalize::sanitize_html(&h, &info.base));
+                ArticleRecord {
+                    validators: body.validators,
+                    published: item.published,
+                    summary: resolve(item.summary),
+                    content: resolve(item.content),
+                    canonical: info.canonical.map(|u| u.to_string()),
+                }
+            })
+            .await
+            .map(|record| (record, true))
+            .map_err(|e| format!("parsing failed: {e}"))
+        }
+    }
+}
+
+/// Fills the item's missing fields from an article record; the article's
+/// canonical URL, when it gives one, is the item's link.
+fn apply_record(item: &mut RawItem, record: &ArticleRecord) {
+    if item.published.is_none() && record.published.is_some() {
+        item.published = record.published;
+        item.unparsed_date = None;
+    }
+    if item.summary.is_none() {
+        item.summary.clone_from(&record.summary);
+    }
+    if item.content.is_none() {
+        item.content.clone_from(&record.content);
+    }
+    if let Some(canonical) = &record.canonical {
+        item.link = Some(canonical.clone());
+    }
+}
+
+/// The rules fingerprint of a source that is no longer configured: its
+/// entries leave the outputs (and come back if the source does).
+const REMOVED_SOURCE: &str = "removed";
+
+/// Brings every stored entry's `filtered` flag in line with the current
+/// include/exclude rules, for the sources whose rules changed since the
+/// flags were computed. Returns how many flags flipped. This is what lets a
+/// rule change take effect with `publish`, without refetching.
+pub fn sync_filters(config: &Config, store: &mut Store) -> Result<u64, StoreError> {
+    let mut flipped = 0;
+    for source in &config.sources {
+        let fingerprint = source.filter_fingerprint();
+        if store.filter_fingerprint(&source.id)?.as_deref() != Some(fingerprint.as_str()) {
+            let filter = Filter::new(&source.include, &source.exclude);
+            flipped += store.refilter_source(&source.id, &fingerprint, |e| {
+                filter.allows(&e.title, e.summary.as_deref(), &e.categories)
+            })?;
+        }
+    }
+    for id in store.sources_with_entries()? {
+        if config.source(&id).is_none() && store.filter_fingerprint(&id)?.as_deref() != Some(REMOVED_SOURCE) {
+            flipped += store.refilter_source(&id, REMOVED_SOURCE, |_| false)?;
+        }
+    }
+    Ok(flipped)
+}

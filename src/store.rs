@@ -1,1 +1,842 @@
-//! (to be written)
+//! Storage: every SQL statement of ssefeed lives here.
+//!
+//! SQLite (bundled), WAL mode so `status` and the HTTP server read while a
+//! cycle writes. The schema is the numbered files in `migrations/`, embedded
+//! and applied in order when the database opens, each recorded in
+//! `PRAGMA user_version`.
+//!
+//! Identity: an *entry* is what one partner said (`source_id` + `guid`); a
+//! *story* is what subscribers see once, keyed by canonical link, and may be
+//! carried by several entries. A story's shown fields come from its primary
+//! entry (the earliest dated unfiltered one), so a cross-post never replaces
+//! the original.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+
+use crate::fetch::Validators;
+use crate::normalize::{Item, story_uid};
+
+/// The migrations, in order. Adding one = adding a file and a line here.
+const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("../migrations/0001_initial.sql"))];
+
+/// How long a writer waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the database directory {}", .1.display())]
+    CreateDir(#[source] std::io::Error, PathBuf),
+    #[error("cannot open the database {}", .1.display())]
+    Open(#[source] rusqlite::Error, PathBuf),
+    #[error("cannot apply migration {1} to the database")]
+    Migrate(#[source] rusqlite::Error, &'static str),
+    #[error("the database is version {found}, newer than this ssefeed understands ({known}); upgrade ssefeed")]
+    TooNew { found: i64, known: i64 },
+    #[error("database error")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What the store remembers about a source between cycles.
+#[derive(Debug, Clone, Default)]
+pub struct SourceState {
+    pub validators: Validators,
+    pub consecutive_failures: u32,
+    pub last_item_count: Option<u64>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub retry_after: Option<DateTime<Utc>>,
+    pub gone_url: Option<String>,
+    pub was_failing: bool,
+    /// The URL the validators belong to: they mean nothing for another one.
+    pub url: Option<String>,
+}
+
+/// One normalised item with its publication decision.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub item: Item,
+    /// Rejected by the source's include/exclude rules: stored, not published.
+    pub filtered: bool,
+}
+
+/// What a batch did, per item.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchStats {
+    /// Entries seen for the first time.
+    pub new: u64,
+    /// Of the new entries, those that joined a story another entry already carried.
+    pub merged: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// New or changed entries that the rules keep out of the outputs.
+    pub filtered: u64,
+}
+
+impl BatchStats {
+    /// Whether the batch changed anything a document shows.
+    pub fn changed(&self) -> bool {
+        self.new > 0 || self.updated > 0
+    }
+}
+
+/// The outcome of one attempt, as recorded.
+#[derive(Debug, Clone)]
+pub enum Attempt<'a> {
+    /// 304: the partner says nothing changed.
+    NotModified,
+    /// Fetched and parsed; `items` is how many the document yielded.
+    Success {
+        url: &'a str,
+        validators: &'a Validators,
+        items: u64,
+        feed_title: Option<&'a str>,
+        site_url: Option<&'a str>,
+    },
+    Failure { status: Option<u16>, error: &'a str, retry_after: Option<DateTime<Utc>>, gone_url: Option<&'a str> },
+}
+
+/// A health transition worth telling editors about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthChange {
+    None,
+    Broke,
+    Recovered,
+}
+
+/// A source's health as `status` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SourceHealth {
+    pub id: String,
+    pub last_attempt: Option<DateTime<Utc>>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_outcome: Option<String>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    pub retry_after: Option<DateTime<Utc>>,
+    pub gone_url: Option<String>,
+    /// Stored entries.
+    pub items: u64,
+    /// Entries kept out of the outputs by the rules.
+    pub filtered: u64,
+    pub feed_title: Option<String>,
+    pub site_url: Option<String>,
+}
+
+/// A health event for the status feed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HealthEvent {
+    pub id: i64,
+    pub source_id: String,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub message: String,
+}
+
+/// Which stories a document lists.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    All,
+    /// Stories carried (unfiltered) by any of these sources.
+    Sources(&'a [String]),
+}
+
+/// A story as read for publishing: the primary entry's fields plus every
+/// source that carries it.
+#[derive(Debug, Clone)]
+pub struct StoryRow {
+    pub story_id: i64,
+    pub uid: String,
+    pub title: String,
+    pub link: Option<String>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub date_estimated: bool,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    /// Unfiltered carrying sources, the primary entry's first.
+    pub sources: Vec<String>,
+}
+
+/// An article page remembered for a scraped source.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ArticleRecord {
+    pub validators: Validators,
+    pub published: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    pub content: Option<String>,
+    pub canonical: Option<String>,
+}
+
+/// An entry's text as the filters see it.
+#[derive(Debug, Clone)]
+pub struct EntryText {
+    pub id: i64,
+    pub title: String,
+    pub summary: Option<String>,
+    pub categories: Vec<String>,
+    pub filtered: bool,
+}
+
+/// The database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::CreateDir(e, dir.to_owned()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| StoreError::Open(e, path.to_owned()))?;
+        Self::setup(conn, path)
+    }
+
+    /// Opens an existing database for reading only (`status`, `check`).
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| StoreError::Open(e, path.to_owned()))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::Open(e, path.to_owned()))?;
+        let store = Store { conn };
+        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
+        }
+        Ok(store)
+    }
+
+    /// An in-memory database, for tests and previews.
+    pub fn open_in_memory() -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(|e| StoreError::Open(e, PathBuf::from(":memory:")))?;
+        Self::setup(conn, Path::new(":memory:"))
+    }
+
+    fn setup(conn: Connection, path: &Path) -> Result<Self> {
+        let open_err = |e| StoreError::Open(e, path.to_owned());
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        // NORMAL is durable across application crashes in WAL mode; only a
+        // power loss can drop the last transactions, never corrupt the file.
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        let mut store = Store { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let known = MIGRATIONS.len() as i64;
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > known {
+            return Err(StoreError::TooNew { found: version, known });
+        }
+        for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql).map_err(|e| StoreError::Migrate(e, name))?;
+            tx.pragma_update(None, "user_version", index as i64 + 1).map_err(|e| StoreError::Migrate(e, name))?;
+            tx.commit().map_err(|e| StoreError::Migrate(e, name))?;
+        }
+        Ok(())
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// What the store remembers about `source_id` (defaults for a new source).
+    pub fn source_state(&self, source_id: &str) -> Result<SourceState> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT etag, last_modified, consecutive_failures, last_item_count, last_success,
+                    retry_after, gone_url, last_outcome, url
+             FROM sources WHERE id = ?1",
+        )?;
+        let state = stmt
+            .query_row([source_id], |r| {
+                Ok(SourceState {
+                    validators: Validators { etag: r.get(0)?, last_modified: r.get(1)? },
+                    consecutive_failures: r.get(2)?,
+                    last_item_count: r.get(3)?,
+                    last_success: r.get::<_, Option<i64>>(4)?.map(from_unix),
+                    retry_after: r.get::<_, Option<i64>>(5)?.map(from_unix),
+                    gone_url: r.get(6)?,
+                    was_failing: r.get::<_, Option<String>>(7)?.as_deref() == Some("failed"),
+                    url: r.get(8)?,
+                })
+            })
+            .optional()?;
+        Ok(state.unwrap_or_default())
+    }
+
+    /// Records the outcome of one attempt (and nothing else).
+    pub fn record_attempt(&mut self, source_id: &str, attempt: &Attempt<'_>, now: DateTime<Utc>) -> Result<HealthChange> {
+        let tx = self.conn.transaction()?;
+        let change = record_attempt_tx(&tx, source_id, attempt, now)?;
+        tx.commit()?;
+        Ok(change)
+    }
+
+    /// Stores a source's batch and records the successful attempt, in one
+    /// transaction: a crash leaves either all of it or none (and then the
+    /// validators are not saved either, so the next cycle fetches again).
+    pub fn store_batch(
+        &mut self,
+        source_id: &str,
+        items: &[Incoming],
+        attempt: &Attempt<'_>,
+        filter_fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(BatchStats, HealthChange)> {
+        let tx = self.conn.transaction()?;
+        let stats = store_items_tx(&tx, source_id, items, now)?;
+        let change = record_attempt_tx(&tx, source_id, attempt, now)?;
+        // A source seen for the first time has its flags computed with the current rules.
+        tx.prepare_cached(
+            "UPDATE sources SET filter_fingerprint = ?2 WHERE id = ?1 AND filter_fingerprint IS NULL",
+        )?
+        .execute(params![source_id, filter_fingerprint])?;
+        if stats.changed() {
+            bump_data_version(&tx)?;
+        }
+        tx.commit()?;
+        Ok((stats, change))
+    }
+
+    /// The rules fingerprint the source's `filtered` flags were computed with.
+    pub fn filter_fingerprint(&self, source_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT filter_fingerprint FROM sources WHERE id = ?1")?
+            .query_row([source_id], |r| r.get(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Every source id that has stored entries.
+    pub fn sources_with_entries(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached("SELECT DISTINCT source_id FROM entries ORDER BY source_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Re-decides which of a source's entries are published, after its rules
+    /// changed. `allows` sees each entry's text. Returns how many flags flipped.
+    pub fn refilter_source(
+        &mut self,
+        source_id: &str,
+        fingerprint: &str,
+        allows: impl Fn(&EntryText) -> bool,
+    ) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let entries: Vec<EntryText> = {
+            let mut stmt = tx.prepare_cached(
+                "SELECT id, title, summary, categories, filtered FROM entries WHERE source_id = ?1",
+            )?;
+            stmt.query_map([source_id], |r| {
+                Ok(EntryText {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    summary: r.get(2)?,
+                    categories: from_json(&r.get::<_, String>(3)?),
+                    filtered: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        let mut flipped = 0;
+        let mut touched = BTreeSet::new();
+        {
+            let mut update =
+                tx.prepare_cached("UPDATE entries SET filtered = ?2 WHERE id = ?1 RETURNING story_id")?;
+            for entry in &entries {
+                let filtered = !allows(entry);
+                if filtered != entry.filtered {
+                    let story: i64 = update.query_row(params![entry.id, filtered], |r| r.get(0))?;
+                    touched.insert(story);
+                    flipped += 1;
+                }
+            }
+        }
+        for story in &touched {
+            refresh_story(&tx, *story)?;
+        }
+        tx.execute(
+            "INSERT INTO sources (id, filter_fingerprint) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET filter_fingerprint = excluded.filter_fingerprint",
+            params![source_id, fingerprint],
+        )?;
+        if flipped > 0 {
+            bump_data_version(&tx)?;
+        }
+        tx.commit()?;
+        Ok(flipped)
+    }
+
+    /// The newest visible stories of a scope, newest first, at most `limit`,
+    /// strictly older than `before` (a `(published, story_id)` cursor) when given.
+    pub fn stories(&self, scope: Scope<'_>, limit: usize, before: Option<(DateTime<Utc>, i64)>) -> Result<Vec<StoryRow>> {
+        let (before_ts, before_id) = before.map_or((i64::MAX, i64::MAX), |(t, id)| (t.timestamp(), id));
+        let ids: Vec<i64> = match scope {
+            Scope::All => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT id FROM stories WHERE visible = 1 AND (published, id) < (?1, ?2)
+                     ORDER BY published DESC, id DESC LIMIT ?3",
+                )?;
+                stmt.query_map(params![before_ts, before_id, limit as i64], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            }
+            Scope::Sources(sources) => {
+                let list = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT s.id FROM stories s
+                     WHERE s.id IN (SELECT e.story_id FROM entries e
+                                    WHERE e.source_id IN (SELECT value FROM json_each(?1)) AND e.filtered = 0)
+                       AND s.visible = 1 AND (s.published, s.id) < (?2, ?3)
+                     ORDER BY s.published DESC, s.id DESC LIMIT ?4",
+                )?;
+                stmt.query_map(params![list, before_ts, before_id, limit as i64], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        self.load_stories(&ids)
+    }
+
+    /// Number of visible stories (for archive paging).
+    pub fn visible_story_count(&self) -> Result<u64> {
+        Ok(self.conn.prepare_cached("SELECT count(*) FROM stories WHERE visible = 1")?.query_row([], |r| r.get(0))?)
+    }
+
+    /// Visible stories oldest first, `limit` of them after skipping `offset`
+    /// (archive documents are cut from the oldest end so they never change).
+    pub fn stories_oldest_first(&self, offset: u64, limit: usize) -> Result<Vec<StoryRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM stories WHERE visible = 1 ORDER BY published ASC, id ASC LIMIT ?1 OFFSET ?2",
+        )?;
+        let ids: Vec<i64> =
+            stmt.query_map(params![limit as i64, offset as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        self.load_stories(&ids)
+    }
+
+    fn load_stories(&self, ids: &[i64]) -> Result<Vec<StoryRow>> {
+        let mut story_stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.uid, e.title, e.link, e.summary, e.content, s.published, s.updated,
+                    e.date_estimated, e.authors, e.categories, e.source_id
+             FROM stories s JOIN entries e ON e.id = s.primary_entry WHERE s.id = ?1",
+        )?;
+        let mut sources_stmt = self.conn.prepare_cached(
+            "SELECT source_id FROM entries WHERE story_id = ?1 AND filtered = 0 ORDER BY published, id",
+        )?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = story_stmt
+                .query_row([id], |r| {
+                    Ok((
+                        StoryRow {
+                            story_id: r.get(0)?,
+                            uid: r.get(1)?,
+                            title: r.get(2)?,
+                            link: r.get(3)?,
+                            summary: r.get(4)?,
+                            content: r.get(5)?,
+                            published: from_unix(r.get(6)?),
+                            updated: from_unix(r.get(7)?),
+                            date_estimated: r.get(8)?,
+                            authors: from_json(&r.get::<_, String>(9)?),
+                            categories: from_json(&r.get::<_, String>(10)?),
+                            sources: Vec::new(),
+                        },
+                        r.get::<_, String>(11)?,
+                    ))
+                })
+                .optional()?;
+            let Some((mut story, primary_source)) = row else { continue };
+            let others = sources_stmt.query_map([id], |r| r.get::<_, String>(0))?;
+            story.sources.push(primary_source);
+            for source in others {
+                let source = source?;
+                if !story.sources.contains(&source) {
+                    story.sources.push(source);
+                }
+            }
+            out.push(story);
+        }
+        Ok(out)
+    }
+
+    /// Per-source health, for `status` (sources without a row are absent).
+    pub fn health(&self) -> Result<Vec<SourceHealth>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.last_attempt, s.last_success, s.last_outcome, s.last_status, s.last_error,
+                    s.consecutive_failures, s.retry_after, s.gone_url, s.feed_title, s.site_url,
+                    (SELECT count(*) FROM entries e WHERE e.source_id = s.id),
+                    (SELECT count(*) FROM entries e WHERE e.source_id = s.id AND e.filtered = 1)
+             FROM sources s ORDER BY s.id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SourceHealth {
+                id: r.get(0)?,
+                last_attempt: r.get::<_, Option<i64>>(1)?.map(from_unix),
+                last_success: r.get::<_, Option<i64>>(2)?.map(from_unix),
+                last_outcome: r.get(3)?,
+                last_status: r.get(4)?,
+                last_error: r.get(5)?,
+                consecutive_failures: r.get(6)?,
+                retry_after: r.get::<_, Option<i64>>(7)?.map(from_unix),
+                gone_url: r.get(8)?,
+                feed_title: r.get(9)?,
+                site_url: r.get(10)?,
+                items: r.get(11)?,
+                filtered: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Totals for `status`: (entries, visible stories).
+    pub fn totals(&self) -> Result<(u64, u64)> {
+        let entries = self.conn.prepare_cached("SELECT count(*) FROM entries")?.query_row([], |r| r.get(0))?;
+        Ok((entries, self.visible_story_count()?))
+    }
+
+    /// Records a health event (broke, drifted, recovered, gone).
+    pub fn add_event(&mut self, source_id: &str, kind: &str, message: &str, now: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT INTO events (source_id, at, kind, message) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![source_id, now.timestamp(), kind, message])?;
+        Ok(())
+    }
+
+    /// The newest health events.
+    pub fn events(&self, limit: usize) -> Result<Vec<HealthEvent>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, source_id, at, kind, message FROM events ORDER BY at DESC, id DESC LIMIT ?1")?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(HealthEvent {
+                id: r.get(0)?,
+                source_id: r.get(1)?,
+                at: from_unix(r.get(2)?),
+                kind: r.get(3)?,
+                message: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A remembered article page and when it was fetched (or revalidated).
+    pub fn article_with_age(&self, url: &str) -> Result<Option<(ArticleRecord, DateTime<Utc>)>> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT etag, last_modified, published, summary, content, canonical, fetched_at
+                 FROM articles WHERE url = ?1",
+            )?
+            .query_row([url], |r| {
+                Ok((
+                    ArticleRecord {
+                        validators: Validators { etag: r.get(0)?, last_modified: r.get(1)? },
+                        published: r.get::<_, Option<i64>>(2)?.map(from_unix),
+                        summary: r.get(3)?,
+                        content: r.get(4)?,
+                        canonical: r.get(5)?,
+                    },
+                    from_unix(r.get(6)?),
+                ))
+            })
+            .optional()?)
+    }
+
+    /// Remembers article pages (one transaction for the whole set).
+    pub fn put_articles(&mut self, articles: &[(String, ArticleRecord)], now: DateTime<Utc>) -> Result<()> {
+        if articles.is_empty() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO articles (url, etag, last_modified, fetched_at, published, summary, content, canonical)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
+                   fetched_at = excluded.fetched_at, published = excluded.published, summary = excluded.summary,
+                   content = excluded.content, canonical = excluded.canonical",
+            )?;
+            for (url, a) in articles {
+                stmt.execute(params![
+                    url,
+                    a.validators.etag,
+                    a.validators.last_modified,
+                    now.timestamp(),
+                    a.published.map(|d| d.timestamp()),
+                    a.summary,
+                    a.content,
+                    a.canonical
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A counter bumped by every write that changes what documents show.
+    pub fn data_version(&self) -> Result<u64> {
+        Ok(self.meta("data_version")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// A small stored fact.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+            .execute(params![key, value])?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check`: "ok" when the file is sound.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+}
+
+fn record_attempt_tx(tx: &Transaction<'_>, source_id: &str, attempt: &Attempt<'_>, now: DateTime<Utc>) -> Result<HealthChange> {
+    let was_failing: bool = tx
+        .prepare_cached("SELECT last_outcome = 'failed' FROM sources WHERE id = ?1")?
+        .query_row([source_id], |r| r.get::<_, Option<bool>>(0))
+        .optional()?
+        .flatten()
+        .unwrap_or(false);
+    tx.prepare_cached("INSERT INTO sources (id) VALUES (?1) ON CONFLICT (id) DO NOTHING")?.execute([source_id])?;
+    let now = now.timestamp();
+    match attempt {
+        Attempt::NotModified => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_attempt = ?2, last_success = ?2, last_outcome = 'not_modified',
+                   last_status = 304, last_error = NULL, consecutive_failures = 0, retry_after = NULL
+                 WHERE id = ?1",
+            )?
+            .execute(params![source_id, now])?;
+        }
+        Attempt::Success { url, validators, items, feed_title, site_url } => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_attempt = ?2, last_success = ?2, last_outcome = 'ok', last_status = 200,
+                   last_error = NULL, consecutive_failures = 0, retry_after = NULL, gone_url = NULL,
+                   etag = ?3, last_modified = ?4, last_item_count = ?5,
+                   feed_title = coalesce(?6, feed_title), site_url = coalesce(?7, site_url), url = ?8
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                source_id,
+                now,
+                validators.etag,
+                validators.last_modified,
+                *items as i64,
+                feed_title,
+                site_url,
+                url
+            ])?;
+        }
+        Attempt::Failure { status, error, retry_after, gone_url } => {
+            tx.prepare_cached(
+                "UPDATE sources SET last_attempt = ?2, last_outcome = 'failed', last_status = ?3, last_error = ?4,
+                   consecutive_failures = consecutive_failures + 1, retry_after = ?5,
+                   gone_url = coalesce(?6, gone_url)
+                 WHERE id = ?1",
+            )?
+            .execute(params![source_id, now, status, error, retry_after.map(|d| d.timestamp()), gone_url])?;
+        }
+    }
+    let failing = matches!(attempt, Attempt::Failure { .. });
+    Ok(match (was_failing, failing) {
+        (false, true) => HealthChange::Broke,
+        (true, false) => HealthChange::Recovered,
+        _ => HealthChange::None,
+    })
+}
+
+fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now: DateTime<Utc>) -> Result<BatchStats> {
+    let mut stats = BatchStats::default();
+    let mut touched = BTreeSet::new();
+    let mut find_entry = tx.prepare_cached(
+        "SELECT e.id, e.story_id, e.fingerprint, e.filtered, s.story_key, e.published, e.date_estimated
+         FROM entries e JOIN stories s ON s.id = e.story_id WHERE e.source_id = ?1 AND e.guid = ?2",
+    )?;
+    let mut update_entry = tx.prepare_cached(
+        "UPDATE entries SET story_id = ?2, title = ?3, link = ?4, summary = ?5, content = ?6, published = ?7,
+           date_estimated = ?8, updated = ?9, authors = ?10, categories = ?11, fingerprint = ?12, filtered = ?13
+         WHERE id = ?1",
+    )?;
+    let mut insert_entry = tx.prepare_cached(
+        "INSERT INTO entries (source_id, guid, story_id, title, link, summary, content, published, date_estimated,
+           updated, authors, categories, fingerprint, filtered, first_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?;
+    let now_ts = now.timestamp();
+    // The same guid twice in one document: the first occurrence wins.
+    let mut seen = std::collections::HashSet::new();
+    for Incoming { item, filtered } in items {
+        if !seen.insert(item.guid.as_str()) {
+            continue;
+        }
+        let existing = find_entry
+            .query_row(params![source_id, item.guid], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, bool>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, bool>(6)?,
+                ))
+            })
+            .optional()?;
+        let authors = to_json(&item.authors);
+        let categories = to_json(&item.categories);
+        match existing {
+            Some((_, _, fingerprint, was_filtered, _, _, _)) if fingerprint == item.fingerprint && was_filtered == *filtered => {
+                stats.unchanged += 1;
+            }
+            Some((entry_id, old_story, _, _, old_key, old_published, old_estimated)) => {
+                // An undated item keeps the first-seen time it was given.
+                let (published, estimated) = match item.published {
+                    Some(p) => (p.timestamp(), false),
+                    None if old_estimated => (old_published, true),
+                    None => (old_published, false),
+                };
+                let story = if old_key == item.story_key { old_story } else { story_for_key(tx, &item.story_key, published)? };
+                let updated = item.updated.map_or(now_ts, |u| u.timestamp().max(published));
+                update_entry.execute(params![
+                    entry_id,
+                    story,
+                    item.title,
+                    item.link.as_ref().map(|u| u.as_str()),
+                    item.summary,
+                    item.content,
+                    published,
+                    estimated,
+                    updated,
+                    authors,
+                    categories,
+                    item.fingerprint,
+                    filtered
+                ])?;
+                touched.insert(old_story);
+                touched.insert(story);
+                stats.updated += 1;
+                stats.filtered += u64::from(*filtered);
+            }
+            None => {
+                let (published, estimated) = match item.published {
+                    Some(p) => (p.timestamp(), false),
+                    None => (now_ts, true),
+                };
+                let updated = item.updated.map_or(published, |u| u.timestamp().max(published));
+                let story_existed = story_exists(tx, &item.story_key)?;
+                let story = story_for_key(tx, &item.story_key, published)?;
+                insert_entry.execute(params![
+                    source_id,
+                    item.guid,
+                    story,
+                    item.title,
+                    item.link.as_ref().map(|u| u.as_str()),
+                    item.summary,
+                    item.content,
+                    published,
+                    estimated,
+                    updated,
+                    authors,
+                    categories,
+                    item.fingerprint,
+                    filtered,
+                    now_ts
+                ])?;
+                touched.insert(story);
+                stats.new += 1;
+                stats.merged += u64::from(story_existed);
+                stats.filtered += u64::from(*filtered);
+            }
+        }
+    }
+    for story in touched {
+        refresh_story(tx, story)?;
+    }
+    Ok(stats)
+}
+
+fn story_exists(tx: &Transaction<'_>, key: &str) -> Result<bool> {
+    Ok(tx.prepare_cached("SELECT 1 FROM stories WHERE story_key = ?1")?.exists([key])?)
+}
+
+/// The story for a key, created (invisible, to be refreshed) when new.
+fn story_for_key(tx: &Transaction<'_>, key: &str, published: i64) -> Result<i64> {
+    let uid = story_uid(key);
+    tx.prepare_cached(
+        "INSERT INTO stories (uid, story_key, published, updated) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (story_key) DO NOTHING",
+    )?
+    .execute(params![uid, key, published])?;
+    Ok(tx.prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?.query_row([key], |r| r.get(0))?)
+}
+
+/// Recomputes a story's primary entry, date and visibility from its entries;
+/// deletes it when no entry carries it any more.
+fn refresh_story(tx: &Transaction<'_>, story_id: i64) -> Result<()> {
+    let primary = tx
+        .prepare_cached(
+            "SELECT id, published FROM entries WHERE story_id = ?1
+             ORDER BY filtered, date_estimated, published, id LIMIT 1",
+        )?
+        .query_row([story_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .optional()?;
+    match primary {
+        None => {
+            tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?.execute([story_id])?;
+        }
+        Some((entry, published)) => {
+            tx.prepare_cached(
+                "UPDATE stories SET primary_entry = ?2, published = ?3,
+                   updated = (SELECT max(updated) FROM entries WHERE story_id = ?1),
+                   visible = EXISTS (SELECT 1 FROM entries WHERE story_id = ?1 AND filtered = 0)
+                 WHERE id = ?1",
+            )?
+            .execute(params![story_id, entry, published])?;
+        }
+    }
+    Ok(())
+}
+
+fn bump_data_version(tx: &Transaction<'_>) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES ('data_version', '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+    )?
+    .execute([])?;
+    Ok(())
+}
+
+fn from_unix(ts: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(ts, 0).unwrap_or_default()
+}
+
+fn to_json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+fn from_json(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}

@@ -8,6 +8,8 @@ pub mod html;
 pub mod json;
 pub mod opml;
 pub mod rss;
+pub mod site;
+pub mod write;
 
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -79,4 +81,15 @@ pub struct ArchiveLinks {
     pub current: Option<Url>,
     pub prev_archive: Option<Url>,
     pub next_archive: Option<Url>,
+}
+
+/// Why publishing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("cannot write {}", .1.display())]
+    Write(#[source] std::io::Error, std::path::PathBuf),
+    #[error("cannot read the stories to publish")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot render {1}")]
+    Render(#[source] minijinja::Error, String),
 }

@@ -1,0 +1,281 @@
+//! The set of published documents: which stories go into which file.
+//!
+//! Every document is rendered from the same [`StoryView`]s read by one query
+//! per scope (all, a tag, a source), and written with
+//! [`write_if_changed`](super::write::write_if_changed). A publish that
+//! would change nothing is skipped before any rendering: the store's change
+//! counter, the config and the partners' health are fingerprinted together.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use super::write::write_if_changed;
+use super::{DocMeta, PublishError, SourceRef, StoryView};
+use crate::config::{Config, Source};
+use crate::store::{Scope, Store, StoryRow};
+
+/// What a publish did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct PublishReport {
+    /// Documents whose bytes changed, relative to the output directory.
+    pub written: Vec<String>,
+    /// Documents rendered to the bytes they already had.
+    pub unchanged: usize,
+    /// Stale generated documents removed (tags or sources no longer configured).
+    pub removed: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+/// A partner's health as the pages show it: `None` when fine, else the last error.
+pub type HealthMap = HashMap<String, Option<String>>;
+
+const PUBLISHED_KEY: &str = "published_fingerprint";
+
+/// Publishes unless nothing a document shows has changed since the last
+/// publish. Returns `None` when it was skipped.
+pub fn publish_if_changed(config: &Config, store: &mut Store) -> Result<Option<PublishReport>, PublishError> {
+    let health = health_map(store)?;
+    let fingerprint = fingerprint(config, store, &health)?;
+    if store.meta(PUBLISHED_KEY)?.as_deref() == Some(fingerprint.as_str()) && outputs_exist(config) {
+        return Ok(None);
+    }
+    let report = publish(config, store, &health)?;
+    store.set_meta(PUBLISHED_KEY, &fingerprint)?;
+    Ok(Some(report))
+}
+
+/// Regenerates every document; unchanged ones are left untouched on disk.
+pub fn publish_all(config: &Config, store: &mut Store) -> Result<PublishReport, PublishError> {
+    let health = health_map(store)?;
+    let fingerprint = fingerprint(config, store, &health)?;
+    let report = publish(config, store, &health)?;
+    store.set_meta(PUBLISHED_KEY, &fingerprint)?;
+    Ok(report)
+}
+
+fn outputs_exist(config: &Config) -> bool {
+    ["rss.xml", "atom.xml", "feed.json", "index.html"].iter().all(|f| config.publish.output_dir.join(f).is_file())
+}
+
+/// The partners' health, for the pages.
+pub fn health_map(store: &Store) -> Result<HealthMap, PublishError> {
+    Ok(store
+        .health()?
+        .into_iter()
+        .map(|h| {
+            let failing = h.last_outcome.as_deref() == Some("failed");
+            (h.id, failing.then(|| h.last_error.unwrap_or_else(|| "failing".into())))
+        })
+        .collect())
+}
+
+fn fingerprint(config: &Config, store: &Store, health: &HealthMap) -> Result<String, PublishError> {
+    let mut h = blake3::Hasher::new();
+    let mut field = |s: &str| {
+        h.update(s.as_bytes());
+        h.update(&[0]);
+    };
+    field(env!("CARGO_PKG_VERSION"));
+    field(&store.data_version()?.to_string());
+    let f = &config.feed;
+    field(&f.title);
+    field(&f.description);
+    field(f.link.as_str());
+    field(f.base_url.as_str());
+    field(&f.max_items.to_string());
+    field(&f.language);
+    field(&config.publish.output_dir.to_string_lossy());
+    field(config.publish.websub_hub.as_ref().map_or("", |u| u.as_str()));
+    field(&config.publish.archive_page_size.to_string());
+    for s in &config.sources {
+        field(&s.id);
+        field(&s.name);
+        field(s.url.as_str());
+        field(s.site.as_ref().map_or("", |u| u.as_str()));
+        field(&s.tags.join(","));
+        field(s.language.as_deref().unwrap_or(""));
+        field(if s.enabled { "on" } else { "off" });
+        field(&s.filter_fingerprint());
+        field(&s.scrape.is_some().to_string());
+        field(health.get(&s.id).and_then(|e| e.as_ref()).map_or("ok", |_| "failing"));
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// Renders and writes every document.
+fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<PublishReport, PublishError> {
+    let started = Instant::now();
+    let out = &config.publish.output_dir;
+    let base = &config.feed.base_url;
+    let refs: HashMap<&str, SourceRef> = config.sources.iter().map(|s| (s.id.as_str(), source_ref(s, base))).collect();
+    let mut report = PublishReport::default();
+    let mut write = |rel: &str, bytes: &[u8]| -> Result<(), PublishError> {
+        let path = out.join(rel);
+        if write_if_changed(&path, bytes).map_err(|e| PublishError::Write(e, path.clone()))? {
+            report.written.push(rel.to_owned());
+        } else {
+            report.unchanged += 1;
+        }
+        Ok(())
+    };
+
+    // The combined feed.
+    let stories = views(store.stories(Scope::All, config.feed.max_items, None)?, &refs);
+    let meta = doc_meta(config, "", &config.feed.title, &config.feed.description, &stories);
+    write_feed_set(&mut write, "", &meta, &stories)?;
+
+    // One set per tag; a story credited to several sources of a tag appears once.
+    let mut tags: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for s in &config.sources {
+        for tag in &s.tags {
+            tags.entry(tag.as_str()).or_default().push(s.id.clone());
+        }
+    }
+    for (tag, ids) in &tags {
+        let stories = views(store.stories(Scope::Sources(ids), config.feed.max_items, None)?, &refs);
+        let title = format!("{}: {tag}", config.feed.title);
+        let description = format!("{} (tag: {tag})", config.feed.description);
+        let meta = doc_meta(config, &format!("tags/{tag}/"), &title, &description, &stories);
+        write_feed_set(&mut write, &format!("tags/{tag}/"), &meta, &stories)?;
+    }
+
+    // One Atom feed per partner, scraped ones included.
+    for s in &config.sources {
+        let ids = [s.id.clone()];
+        let stories = views(store.stories(Scope::Sources(&ids), config.feed.max_items, None)?, &refs);
+        let title = format!("{} ({})", s.name, config.feed.title);
+        let description = format!("News from {} collected by {}", s.name, config.feed.title);
+        let prefix = format!("sources/{}/", s.id);
+        let mut meta = doc_meta(config, &prefix, &title, &description, &stories);
+        meta.alternate = s.site.clone().unwrap_or_else(|| s.url.clone());
+        meta.language = s.language.clone().unwrap_or_else(|| config.feed.language.clone());
+        write(&format!("{prefix}atom.xml"), super::atom::render(&meta, &stories).as_bytes())?;
+    }
+
+    // The list of partners.
+    let opml_sources: Vec<super::opml::OpmlSource> = config.sources.iter().filter(|s| s.enabled).map(|s| opml_source(s, base)).collect();
+    let opml = super::opml::render(&format!("{}: sources", config.feed.title), &opml_sources);
+    write("sources.opml", opml.as_bytes())?;
+
+    let _ = health;
+    let keep_tags: BTreeSet<String> = tags.keys().map(|t| t.to_string()).collect();
+    let keep_sources: BTreeSet<String> = config.sources.iter().map(|s| s.id.clone()).collect();
+    report.removed.extend(remove_stale(out, "tags", &keep_tags)?);
+    report.removed.extend(remove_stale(out, "sources", &keep_sources)?);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+fn write_feed_set(
+    write: &mut impl FnMut(&str, &[u8]) -> Result<(), PublishError>,
+    prefix: &str,
+    meta: &DocMeta,
+    stories: &[StoryView],
+) -> Result<(), PublishError> {
+    let with_self = |file: &str| {
+        let mut m = meta.clone();
+        if let Ok(u) = meta.alternate.join(file) {
+            m.self_url = u;
+        }
+        m
+    };
+    write(&format!("{prefix}rss.xml"), super::rss::render(&with_self("rss.xml"), stories).as_bytes())?;
+    write(&format!("{prefix}atom.xml"), super::atom::render(&with_self("atom.xml"), stories).as_bytes())?;
+    write(&format!("{prefix}feed.json"), super::json::render(&with_self("feed.json"), stories).as_bytes())?;
+    Ok(())
+}
+
+/// Removes generated subfolders of `out/kind` that no longer correspond to
+/// a configured tag or source.
+fn remove_stale(out: &Path, kind: &str, keep: &BTreeSet<String>) -> Result<Vec<String>, PublishError> {
+    let dir = out.join(kind);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(Vec::new()) };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_dir() && !keep.contains(&name) {
+            let path: PathBuf = entry.path();
+            std::fs::remove_dir_all(&path).map_err(|e| PublishError::Write(e, path))?;
+            removed.push(format!("{kind}/{name}/"));
+        }
+    }
+    Ok(removed)
+}
+
+fn doc_meta(config: &Config, prefix: &str, title: &str, description: &str, stories: &[StoryView]) -> DocMeta {
+    let base = &config.feed.base_url;
+    let alternate = base.join(prefix).unwrap_or_else(|_| base.clone());
+    DocMeta {
+        title: title.to_owned(),
+        description: description.to_owned(),
+        id: crate::normalize::story_uid(alternate.as_str()),
+        self_url: alternate.join("atom.xml").unwrap_or_else(|_| alternate.clone()),
+        alternate,
+        language: config.feed.language.clone(),
+        updated: newest(stories),
+        hub: config.publish.websub_hub.clone(),
+        archive: Default::default(),
+    }
+}
+
+/// The newest change among the stories; a fixed instant for an empty feed,
+/// so that an unchanged feed always renders to the same bytes.
+fn newest(stories: &[StoryView]) -> DateTime<Utc> {
+    stories.iter().map(|s| s.updated.max(s.published)).max().unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+fn source_ref(s: &Source, base: &Url) -> SourceRef {
+    SourceRef {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        site: s.site.as_ref().map(|u| u.to_string()),
+        url: s.url.to_string(),
+        feed_url: per_source_feed(s, base),
+        language: s.language.clone(),
+        tags: s.tags.clone(),
+    }
+}
+
+fn per_source_feed(s: &Source, base: &Url) -> String {
+    base.join(&format!("sources/{}/atom.xml", s.id)).map(|u| u.to_string()).unwrap_or_default()
+}
+
+fn opml_source(s: &Source, base: &Url) -> super::opml::OpmlSource {
+    // A scraped partner has no feed of its own: point at the one ssefeed makes.
+    let xml_url = if s.scrape.is_some() { per_source_feed(s, base) } else { s.url.to_string() };
+    super::opml::OpmlSource {
+        title: s.name.clone(),
+        html_url: s.site.as_ref().map(|u| u.to_string()),
+        xml_url,
+        kind: "rss",
+        tags: s.tags.clone(),
+        language: s.language.clone(),
+    }
+}
+
+/// Story rows → views, crediting configured sources only.
+fn views(rows: Vec<StoryRow>, refs: &HashMap<&str, SourceRef>) -> Vec<StoryView> {
+    rows.into_iter()
+        .map(|row| {
+            let sources: Vec<SourceRef> = row.sources.iter().filter_map(|id| refs.get(id.as_str()).cloned()).collect();
+            StoryView {
+                uid: row.uid,
+                title: row.title,
+                link: row.link,
+                summary: row.summary,
+                content: row.content,
+                published: row.published,
+                updated: row.updated.max(row.published),
+                date_estimated: row.date_estimated,
+                language: sources.first().and_then(|s| s.language.clone()),
+                sources,
+                categories: row.categories,
+                authors: row.authors,
+            }
+        })
+        .collect()
+}
