@@ -19,6 +19,7 @@ pub mod extract;
 pub mod fetch;
 pub mod normalize;
 pub mod pipeline;
+pub mod schedule;
 pub mod publish;
 pub mod status;
 pub mod store;
