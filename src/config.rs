@@ -212,14 +212,17 @@ impl fmt::Display for Diagnostic {
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
 impl Diagnostics {
+    /// In report order.
     pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
         self.0.iter()
     }
 
+    /// How many problems were found.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// True when nothing was wrong.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -660,12 +663,14 @@ impl<'s> FileCx<'s> {
         self.diags
     }
 
-    /// Reports keys outside `allowed`, suggesting the likely one. A key that
-    /// belongs to another table of the same file (`elsewhere`) says where.
+    /// Reports keys outside `allowed`, suggesting the likely one: a known
+    /// synonym (`aliases`), a key of another table of the same file
+    /// (`elsewhere`, said where), or a near spelling.
     fn check_keys(
         &mut self,
         sec: &Section<'_, '_>,
         allowed: &[&str],
+        aliases: &[(&str, &str)],
         elsewhere: &[(&str, &[&str])],
     ) {
         for key in sec.table.keys() {
@@ -673,10 +678,13 @@ impl<'s> FileCx<'s> {
             if allowed.contains(&name) {
                 continue;
             }
+            let alias = aliases.iter().find(|(alias, _)| *alias == name);
             let home = elsewhere
                 .iter()
                 .find(|(home, keys)| *home != sec.name && keys.contains(&name));
-            let message = if let Some((home, _)) = home {
+            let message = if let Some((_, meant)) = alias {
+                format!("unknown key {name:?}; did you mean {meant:?}?")
+            } else if let Some((home, _)) = home {
                 format!("unknown key {name:?} in {}; it belongs in {home}", sec.name)
             } else if let Some(suggestion) = did_you_mean(name, allowed) {
                 format!("unknown key {name:?}; did you mean {suggestion:?}?")
@@ -767,8 +775,13 @@ impl<'s> FileCx<'s> {
                     Field::Invalid
                 }
             },
-            // The TOML parser already reported an unreadable integer.
-            Err(_) => Field::Invalid,
+            // Only reachable for digits beyond i128, which TOML does not allow
+            // anyway; still reported, since every `Invalid` must come with a
+            // diagnostic.
+            Err(_) => {
+                self.error(value.span(), format!("{key:?} is not a valid integer"));
+                Field::Invalid
+            }
         }
     }
 
@@ -1085,7 +1098,7 @@ fn check_settings(text: &str, path: &Path) -> SettingsCheck {
         span: 0..0,
         name: "the top level",
     };
-    cx.check_keys(&root, ROOT_KEYS, SETTINGS_SECTIONS);
+    cx.check_keys(&root, ROOT_KEYS, &[], SETTINGS_SECTIONS);
 
     // Relative paths in this file resolve against its directory: for messages
     // as given, for use as absolute.
@@ -1121,7 +1134,7 @@ fn check_settings(text: &str, path: &Path) -> SettingsCheck {
 
     let feed = feed.and_then(|s| feed_settings(&mut cx, &s));
     let storage = storage.and_then(|s| {
-        cx.check_keys(&s, STORAGE_KEYS, SETTINGS_SECTIONS);
+        cx.check_keys(&s, STORAGE_KEYS, &[], SETTINGS_SECTIONS);
         let database = cx
             .text(&s, "database")
             .map(|at| at.value)
@@ -1133,7 +1146,7 @@ fn check_settings(text: &str, path: &Path) -> SettingsCheck {
     let publish = publish.and_then(|s| publish_settings(&mut cx, &s, &abs_dir));
     let fetch = fetch.and_then(|s| fetch_settings(&mut cx, &s));
     let server = server.and_then(|s| {
-        cx.check_keys(&s, SERVER_KEYS, SETTINGS_SECTIONS);
+        cx.check_keys(&s, SERVER_KEYS, &[], SETTINGS_SECTIONS);
         let listen = cx
             .text(&s, "listen")
             .and_then(|at| match at.value.parse::<SocketAddr>() {
@@ -1176,7 +1189,7 @@ fn check_settings(text: &str, path: &Path) -> SettingsCheck {
 }
 
 fn feed_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<FeedSettings> {
-    cx.check_keys(s, FEED_KEYS, SETTINGS_SECTIONS);
+    cx.check_keys(s, FEED_KEYS, &[], SETTINGS_SECTIONS);
     let title = cx
         .text(s, "title")
         .map(|at| at.value.to_owned())
@@ -1229,7 +1242,7 @@ fn publish_settings(
     s: &Section<'_, '_>,
     dir: &Path,
 ) -> Option<PublishSettings> {
-    cx.check_keys(s, PUBLISH_KEYS, SETTINGS_SECTIONS);
+    cx.check_keys(s, PUBLISH_KEYS, &[], SETTINGS_SECTIONS);
     let output_dir = cx
         .text(s, "output_dir")
         .map(|at| at.value)
@@ -1250,7 +1263,7 @@ fn publish_settings(
 }
 
 fn fetch_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<FetchSettings> {
-    cx.check_keys(s, FETCH_KEYS, SETTINGS_SECTIONS);
+    cx.check_keys(s, FETCH_KEYS, &[], SETTINGS_SECTIONS);
     let concurrency = cx
         .count(s, "concurrency", 1)
         .map(|at| to_usize(at.value))
@@ -1304,6 +1317,20 @@ const SOURCE_KEYS: &[&str] = &[
     "id", "name", "url", "site", "schedule", "tags", "language", "enabled", "include", "exclude",
     "scrape",
 ];
+/// What editors write for a [[source]] key when they think of feeds in
+/// other tools' terms; `title` would otherwise be sent to [source.scrape].
+const SOURCE_ALIASES: &[(&str, &str)] = &[
+    ("title", "name"),
+    ("feed", "url"),
+    ("feed_url", "url"),
+    ("homepage", "site"),
+    ("website", "site"),
+    ("tag", "tags"),
+    ("lang", "language"),
+    ("cron", "schedule"),
+    ("interval", "schedule"),
+    ("disabled", "enabled"),
+];
 const SCRAPE_KEYS: &[&str] = &[
     "item",
     "title",
@@ -1329,7 +1356,7 @@ fn check_sources(text: &str, path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
         span: 0..0,
         name: "the top level",
     };
-    cx.check_keys(&root, SOURCES_ROOT_KEYS, SOURCES_SECTIONS);
+    cx.check_keys(&root, SOURCES_ROOT_KEYS, &[], SOURCES_SECTIONS);
 
     let mut sources = Vec::new();
     if let Some(value) = root.table.get("source") {
@@ -1367,7 +1394,7 @@ fn check_source(
     s: &Section<'_, '_>,
     seen: &mut HashMap<String, usize>,
 ) -> Option<Source> {
-    cx.check_keys(s, SOURCE_KEYS, SOURCES_SECTIONS);
+    cx.check_keys(s, SOURCE_KEYS, SOURCE_ALIASES, SOURCES_SECTIONS);
     let line = cx.position(s.span.start).0;
 
     let id = cx.string(s, "id").required(cx, s, "id").and_then(|at| {
@@ -1498,7 +1525,7 @@ fn field_selector(cx: &mut FileCx<'_>, at: At<&str>, key: &str) -> Option<FieldS
 }
 
 fn scrape_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ScrapeRules> {
-    cx.check_keys(s, SCRAPE_KEYS, SOURCES_SECTIONS);
+    cx.check_keys(s, SCRAPE_KEYS, &[], SOURCES_SECTIONS);
     let item = cx.text(s, "item").required(cx, s, "item").and_then(|at| {
         let f = field_selector(cx, at.clone(), "item")?;
         match f.attr {
@@ -1550,7 +1577,7 @@ fn scrape_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ScrapeRules>
 }
 
 fn article_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ArticleRules> {
-    cx.check_keys(s, ARTICLE_KEYS, SOURCES_SECTIONS);
+    cx.check_keys(s, ARTICLE_KEYS, &[], SOURCES_SECTIONS);
     let date = cx
         .text(s, "date")
         .and_then(|at| field_selector(cx, at, "date"))

@@ -362,6 +362,35 @@ fn keys_in_the_wrong_table_say_where_they_belong() {
 }
 
 #[test]
+fn common_synonyms_are_recognised() {
+    let got =
+        source_errors("[[source]]\nid = \"a\"\ntitle = \"A\"\nfeed = \"https://example.org/\"\n");
+    assert_eq!(
+        got,
+        [
+            "conf/sources.toml:1:1: [[source]] is missing required key \"url\"",
+            "conf/sources.toml:3:1: unknown key \"title\"; did you mean \"name\"?",
+            "conf/sources.toml:4:1: unknown key \"feed\"; did you mean \"url\"?",
+        ]
+    );
+}
+
+#[test]
+fn inline_and_dotted_tables_are_checked_alike() {
+    let got = source_errors(
+        "source = [{ id = \"a\", url = \"https://example.org/\", scrape.item = \"li\", scrape.titel = \"h3\" }]\n",
+    );
+    assert_eq!(
+        got,
+        [
+            "conf/sources.toml:1:53: [source.scrape] is missing required key \"title\"",
+            "conf/sources.toml:1:53: [source.scrape] is missing required key \"link\"",
+            "conf/sources.toml:1:80: unknown key \"titel\"; did you mean \"title\"?",
+        ]
+    );
+}
+
+#[test]
 fn unknown_tables_are_unknown_keys_too() {
     let got = errors("[fetchh]\nconcurrency = 2\n", ONE_SOURCE);
     assert_eq!(
