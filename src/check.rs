@@ -12,7 +12,7 @@ use chrono::Utc;
 use url::Url;
 
 use crate::cli::{Exit, load_config};
-use crate::config::{self, Config, FetchSettings, Source};
+use crate::config::{self, Config, Source};
 use crate::fetch::{Fetcher, Validators};
 use crate::pipeline::{self, ArticleMemory, Extracted, Reader};
 
@@ -60,10 +60,13 @@ pub fn run(config_path: &Path, target: &str, json: bool) -> anyhow::Result<Exit>
         Ok(resolved) => resolved,
         Err(exit) => return Ok(exit),
     };
-    let fetch_settings = config.as_ref().map_or_else(default_fetch_settings, |c| Ok(c.fetch.clone()))?;
+    let config = Arc::new(match config {
+        Some(config) => config,
+        None => defaults()?,
+    });
+    let fetch_settings = config.fetch.clone();
     let fetcher = Fetcher::new(&fetch_settings).context("cannot set up the HTTP client")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let config = Arc::new(config.unwrap_or_else(|| placeholder_config(fetch_settings.clone())));
     let result = runtime.block_on(async {
         let reader = Reader { fetcher: &fetcher, max_body_bytes: fetch_settings.max_body_bytes, allow_files };
         pipeline::fetch_and_extract(&reader, &config, &source, &Validators::default(), &ArticleMemory::None, Utc::now())
@@ -131,12 +134,10 @@ fn adhoc_source(url: Url) -> Source {
     }
 }
 
-fn default_fetch_settings() -> anyhow::Result<FetchSettings> {
-    Ok(config::FetchSettings::default())
-}
-
-fn placeholder_config(fetch: FetchSettings) -> Config {
-    Config::with_fetch(fetch)
+/// Every setting at its default, for previewing a URL or file without a config.
+fn defaults() -> anyhow::Result<Config> {
+    config::from_strs("", Path::new("ssefeed.toml"), "", Path::new("sources.toml"))
+        .map_err(|e| anyhow::anyhow!("the default settings are invalid: {e}"))
 }
 
 fn preview(source: &Source, configured: bool, extracted: Extracted) -> Preview {

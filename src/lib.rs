@@ -14,6 +14,7 @@
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod dates;
 pub mod extract;
 pub mod fetch;
