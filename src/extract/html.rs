@@ -35,6 +35,8 @@ const MAX_SUMMARY_BYTES: usize = 64 * 1024;
 const MAX_CONTENT_BYTES: usize = 1024 * 1024;
 /// Per-item warnings listed one by one before they are summed up.
 const MAX_ITEM_WARNINGS: usize = 10;
+/// Feeds reported by [`discover_feeds`] at most (real pages list a handful).
+const MAX_DISCOVERED: usize = 32;
 /// Bytes looked at by [`looks_like_html`].
 const SNIFF_BYTES: usize = 64 * 1024;
 
@@ -422,6 +424,9 @@ pub fn discover_feeds(html: &str, page_url: &Url) -> Vec<DiscoveredFeed> {
             .map(|t| clip(&collapse_whitespace(t), MAX_TITLE_BYTES).to_owned())
             .filter(|t| !t.is_empty());
         found.push(DiscoveredFeed { url, kind, title });
+        if found.len() == MAX_DISCOVERED {
+            break;
+        }
     }
     found
 }
@@ -1697,6 +1702,11 @@ mod tests {
             feed.warnings.last().unwrap(),
             "... and 6 more dates not understood"
         );
+
+        let many_feeds: String = (0..100)
+            .map(|i| format!(r#"<link rel="alternate" type="application/rss+xml" href="/f{i}">"#))
+            .collect();
+        assert_eq!(discover_feeds(&many_feeds, &page()).len(), MAX_DISCOVERED);
 
         // Garbage never panics.
         for junk in [
