@@ -149,6 +149,8 @@ pub struct ArticleRules {
     pub date: Option<FieldSelector>,
     pub summary: Option<FieldSelector>,
     pub content: Option<FieldSelector>,
+    /// The listing's `date_format`: article pages of one site write dates alike.
+    pub date_format: Option<String>,
 }
 
 // ---------------------------------------------------------------------------
@@ -1564,16 +1566,9 @@ fn scrape_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ScrapeRules>
         .and_then(|sec| article_rules(cx, &sec))
         .optional();
     let (item, item_css) = item?;
-    Some(ScrapeRules {
-        item,
-        item_css,
-        title: title?,
-        link: link?,
-        date: date?,
-        summary: summary?,
-        date_format: date_format?,
-        article: article?,
-    })
+    let date_format = date_format?;
+    let article = article?.map(|a| ArticleRules { date_format: date_format.clone(), ..a });
+    Some(ScrapeRules { item, item_css, title: title?, link: link?, date: date?, summary: summary?, date_format, article })
 }
 
 fn article_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ArticleRules> {
@@ -1590,11 +1585,7 @@ fn article_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ArticleRule
         .text(s, "content")
         .and_then(|at| field_selector(cx, at, "content"))
         .optional();
-    let rules = ArticleRules {
-        date: date?,
-        summary: summary?,
-        content: content?,
-    };
+    let rules = ArticleRules { date: date?, summary: summary?, content: content?, date_format: None };
     if rules.date.is_none() && rules.summary.is_none() && rules.content.is_none() {
         cx.error(
             s.span.clone(),

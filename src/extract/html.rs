@@ -317,7 +317,7 @@ pub fn apply_article(
         if item.published.is_none()
             && let Some(field) = &rules.date
         {
-            match read_date(root, field, None).value {
+            match read_date(root, field, rules.date_format.as_deref()).value {
                 DateRead::Parsed(instant) => {
                     item.published = Some(instant);
                     item.unparsed_date = None;
@@ -829,6 +829,7 @@ mod tests {
             date: Some(field(".news-article__date")),
             summary: Some(field(".news-article__subtitle")),
             content: Some(field(".news-article__body")),
+            date_format: None,
         }
     }
 
