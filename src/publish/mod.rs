@@ -8,6 +8,9 @@ pub mod html;
 pub mod json;
 pub mod opml;
 pub mod rss;
+#[cfg(test)]
+mod test_support;
+mod text;
 
 use chrono::{DateTime, Utc};
 use url::Url;
