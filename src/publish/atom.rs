@@ -325,8 +325,14 @@ mod tests {
         assert!(xml.contains("<fh:archive></fh:archive>"));
         for (rel, href) in [
             ("current", "https://news.example.org/atom.xml"),
-            ("prev-archive", "https://news.example.org/archive/2026-11-21/atom.xml"),
-            ("next-archive", "https://news.example.org/archive/2026-11-23/atom.xml"),
+            (
+                "prev-archive",
+                "https://news.example.org/archive/2026-11-21/atom.xml",
+            ),
+            (
+                "next-archive",
+                "https://news.example.org/archive/2026-11-23/atom.xml",
+            ),
         ] {
             let link = format!(r#"<link href="{href}" rel="{rel}" type="application/atom+xml"/>"#);
             assert!(xml.contains(&link), "missing {link}");
@@ -335,7 +341,13 @@ mod tests {
         let rels: Vec<&str> = feed.links.iter().filter_map(|l| l.rel.as_deref()).collect();
         assert_eq!(
             rels,
-            ["self", "alternate", "current", "prev-archive", "next-archive"]
+            [
+                "self",
+                "alternate",
+                "current",
+                "prev-archive",
+                "next-archive"
+            ]
         );
     }
 
@@ -366,8 +378,8 @@ mod tests {
             r#"<content type="text">Task force meets: &apos;SSE &gt; GDP?&apos;</content>"#
         ));
         // Story 4 has a summary but no link: the summary doubles as content.
-        assert!(xml.contains(
-            r#"<content type="html">&lt;p&gt;A week of events 🎉 on &lt;strong&gt;"#
-        ));
+        assert!(
+            xml.contains(r#"<content type="html">&lt;p&gt;A week of events 🎉 on &lt;strong&gt;"#)
+        );
     }
 }

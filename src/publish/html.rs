@@ -103,7 +103,11 @@ pub fn render_index(ctx: &PageContext<'_>) -> Result<String, minijinja::Error> {
 /// `https://…`; every attribute in the templates is double-quoted,
 /// so the reserved five are all that matter. Other values (numbers, safe
 /// strings, other contexts) go through minijinja's formatter.
-fn escape(out: &mut Output<'_>, state: &State<'_, '_>, value: &Value) -> Result<(), minijinja::Error> {
+fn escape(
+    out: &mut Output<'_>,
+    state: &State<'_, '_>,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
     match (state.auto_escape(), value.as_str()) {
         (AutoEscape::Html, Some(text)) if !value.is_safe() => {
             Ok(out.write_str(&html_escape::encode_quoted_attribute(text))?)
@@ -230,7 +234,10 @@ impl<'a> PageView<'a> {
                 .collect(),
             generated_at: TimeView {
                 iso: ctx.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                text: ctx.generated_at.format("%A %-d %B %Y, %H:%M UTC").to_string(),
+                text: ctx
+                    .generated_at
+                    .format("%A %-d %B %Y, %H:%M UTC")
+                    .to_string(),
             },
         }
     }
@@ -314,9 +321,7 @@ fn is_web_url(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::test_support::{
-        assert_golden, at, ilo, ripess, stories, untfsse, url,
-    };
+    use crate::publish::test_support::{assert_golden, at, ilo, ripess, stories, untfsse, url};
 
     struct Fixture {
         base: Url,
@@ -415,10 +420,16 @@ mod tests {
     #[test]
     fn groups_stories_by_day() {
         let html = index();
-        let monday = html.find("Monday 23 November 2026").expect("monday heading");
-        let sunday = html.find("Sunday 22 November 2026").expect("sunday heading");
+        let monday = html
+            .find("Monday 23 November 2026")
+            .expect("monday heading");
+        let sunday = html
+            .find("Sunday 22 November 2026")
+            .expect("sunday heading");
         let first = html.find("Task force meets").expect("monday story");
-        let third = html.find("Économie sociale et solidaire : un élan").expect("sunday story");
+        let third = html
+            .find("Économie sociale et solidaire : un élan")
+            .expect("sunday story");
         assert!(monday < first && first < sunday && sunday < third);
         assert_eq!(html.matches("<h2 id=\"day-").count(), 2);
     }
@@ -458,9 +469,11 @@ mod tests {
         assert!(html.contains("<span class=\"health failing\">"));
         assert!(html.contains("<span class=\"health\">ok</span>"));
         // A category that is also a tag page links to it.
-        assert!(html.contains(
-            "<li><a href=\"https://news.example.org/tags/un/index.html\">un</a></li>"
-        ));
+        assert!(
+            html.contains(
+                "<li><a href=\"https://news.example.org/tags/un/index.html\">un</a></li>"
+            )
+        );
         // The date-less story says so; the French one is marked up as French.
         assert!(html.contains("first seen 16:45 UTC"));
         assert!(html.contains("<article lang=\"fr\">"));
@@ -472,7 +485,9 @@ mod tests {
     fn tag_pages_use_absolute_links_and_mark_the_current_tag() {
         let f = fixture("tags/un/");
         let html = render_index(&context(&f, Some("Tag: un"))).expect("renders");
-        assert!(html.contains("<title>Tag: un · Social &amp; Solidarity Economy &lt;News&gt;</title>"));
+        assert!(
+            html.contains("<title>Tag: un · Social &amp; Solidarity Economy &lt;News&gt;</title>")
+        );
         assert!(html.contains("<h1>Tag: un</h1>"));
         assert!(html.contains("href=\"https://news.example.org/tags/un/rss.xml\""));
         assert!(html.contains("aria-current=\"page\">un</a>"));

@@ -237,8 +237,16 @@ mod tests {
             first["summary"],
             "The ILO's COOP unit & RIPESS report growth. Read on."
         );
-        assert!(first["content_html"].as_str().expect("html").starts_with("<p>Full text"));
-        assert_eq!(first["authors"][1]["name"], "RIPESS — Réseau intercontinental");
+        assert!(
+            first["content_html"]
+                .as_str()
+                .expect("html")
+                .starts_with("<p>Full text")
+        );
+        assert_eq!(
+            first["authors"][1]["name"],
+            "RIPESS — Réseau intercontinental"
+        );
         assert_eq!(first["authors"][1]["url"], "https://www.ripess.org/");
         assert_eq!(first["_ssefeed"]["sources"][0]["id"], "ilo-coop");
         assert_eq!(first["_ssefeed"]["sources"][1]["id"], "ripess");
@@ -250,11 +258,21 @@ mod tests {
         assert!(items[1].get("content_html").is_none());
         assert!(items[1].get("summary").is_none());
         // Content only: content_html, no summary; estimated date flagged.
-        assert!(items[2]["content_html"].as_str().expect("html").starts_with("<h2>"));
+        assert!(
+            items[2]["content_html"]
+                .as_str()
+                .expect("html")
+                .starts_with("<h2>")
+        );
         assert_eq!(items[2]["_ssefeed"]["date_estimated"], true);
         assert!(items[0]["_ssefeed"].get("date_estimated").is_none());
         // Summary only: it is the content too. No link, invalid language: omitted.
-        assert!(items[3]["content_html"].as_str().expect("html").contains("🎉"));
+        assert!(
+            items[3]["content_html"]
+                .as_str()
+                .expect("html")
+                .contains("🎉")
+        );
         assert!(items[3].get("url").is_none());
         assert!(items[3].get("language").is_none());
     }

@@ -48,7 +48,11 @@ fn channel(meta: &DocMeta, stories: &[StoryView]) -> Channel {
         xml_safe(&meta.description).into_owned()
     };
 
-    let mut links = vec![atom_link(&meta.self_url, "self", Some("application/rss+xml"))];
+    let mut links = vec![atom_link(
+        &meta.self_url,
+        "self",
+        Some("application/rss+xml"),
+    )];
     if let Some(hub) = &meta.hub {
         links.push(atom_link(hub, "hub", None));
     }
@@ -230,7 +234,9 @@ mod tests {
         assert!(xml.contains(
             r#"<atom:link href="https://news.example.org/rss.xml" rel="self" type="application/rss+xml"></atom:link>"#
         ));
-        assert!(xml.contains(r#"<atom:link href="https://hub.example.org/" rel="hub"></atom:link>"#));
+        assert!(
+            xml.contains(r#"<atom:link href="https://hub.example.org/" rel="hub"></atom:link>"#)
+        );
         assert!(xml.contains("<lastBuildDate>Mon, 23 Nov 2026 11:00:00 +0000</lastBuildDate>"));
         assert!(xml.contains("<language>en</language>"));
 

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use chrono::{DateTime, TimeZone, Utc};
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::Event;
+use quick_xml::{Reader, XmlVersion};
 use url::Url;
 
 use super::{ArchiveLinks, DocMeta, SourceRef, StoryView};
@@ -119,7 +119,9 @@ pub(crate) fn stories() -> Vec<StoryView> {
             uid: "urn:uuid:6f1c1f4e-3c5e-4f7a-9b1e-000000000004".into(),
             title: "Solidarity finance 💶 week".into(),
             link: None,
-            summary: Some("<p>A week of events 🎉 on <strong>solidarity finance</strong>.</p>".into()),
+            summary: Some(
+                "<p>A week of events 🎉 on <strong>solidarity finance</strong>.</p>".into(),
+            ),
             content: None,
             published: at(2026, 11, 22, 7, 5),
             updated: at(2026, 11, 22, 7, 5),
@@ -227,7 +229,8 @@ pub(crate) fn assert_well_formed(xml: &str) -> usize {
             Ok(Event::GeneralRef(r)) => {
                 let name = r.decode().expect("entity name decodes");
                 assert!(
-                    matches!(&*name, "amp" | "lt" | "gt" | "quot" | "apos") || name.starts_with('#'),
+                    matches!(&*name, "amp" | "lt" | "gt" | "quot" | "apos")
+                        || name.starts_with('#'),
                     "undeclared entity &{name};"
                 );
             }

@@ -135,7 +135,8 @@ pub(crate) fn is_language_tag(tag: &str) -> bool {
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    primary_ok
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// `tag` if it is a language tag, else `None`.
@@ -191,7 +192,16 @@ mod tests {
         for ok in ["en", "fr", "fr-CA", "zh-Hant-TW", "es-419"] {
             assert!(is_language_tag(ok), "{ok}");
         }
-        for bad in ["", "e", "english language", "en_", "fr-", "-fr", "123", "en-toolongsubtag"] {
+        for bad in [
+            "",
+            "e",
+            "english language",
+            "en_",
+            "fr-",
+            "-fr",
+            "123",
+            "en-toolongsubtag",
+        ] {
             assert!(!is_language_tag(bad), "{bad}");
         }
         assert_eq!(language(Some(" fr ")), Some("fr"));
