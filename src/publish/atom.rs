@@ -12,7 +12,7 @@ use atom_syndication::{
 };
 use url::Url;
 
-use super::text::{language, xml_safe};
+use super::text::{language, web_url, xml_safe};
 use super::{DocMeta, SourceRef, StoryView};
 
 const FEED_HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
@@ -134,7 +134,7 @@ fn entry(story: &StoryView, feed_lang: Option<&str>) -> Entry {
     let links: Vec<Link> = story
         .link
         .as_deref()
-        .and_then(|l| Url::parse(l).ok())
+        .and_then(web_url)
         .map(|l| link(&l, "alternate", Some("text/html")))
         .into_iter()
         .collect();
@@ -212,7 +212,7 @@ fn partner(source: &SourceRef) -> Option<Person> {
     let uri = source
         .site
         .as_deref()
-        .and_then(|s| Url::parse(s).ok())
+        .and_then(web_url)
         .map(|u| u.to_string());
     Some(Person {
         name,
@@ -225,9 +225,9 @@ fn partner(source: &SourceRef) -> Option<Person> {
 /// page) as id and `self`, its site as `alternate`. The partner's feed-level
 /// `updated` is not stored, so the story's stands in (the element requires one).
 fn source(partner: &SourceRef, updated: FixedDateTime) -> Option<Source> {
-    let url = Url::parse(&partner.url).ok()?;
+    let url = web_url(&partner.url)?;
     let mut links = vec![link(&url, "self", None)];
-    if let Some(site) = partner.site.as_deref().and_then(|s| Url::parse(s).ok()) {
+    if let Some(site) = partner.site.as_deref().and_then(web_url) {
         links.push(link(&site, "alternate", Some("text/html")));
     }
     Some(Source {

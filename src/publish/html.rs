@@ -13,7 +13,7 @@ use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value
 use serde::Serialize;
 use url::Url;
 
-use super::text::{html_excerpt, language};
+use super::text::{html_excerpt, language, web_url};
 use super::{SourceRef, StoryView};
 
 /// Length of the plain-text excerpt shown under each title.
@@ -315,7 +315,7 @@ fn source_view(page_source: &PageSource) -> SourceView<'_> {
 /// Only http(s) URLs become links: a partner's `javascript:` or `data:` URL
 /// must never be clickable on our page.
 fn is_web_url(s: &str) -> bool {
-    Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+    web_url(s).is_some()
 }
 
 #[cfg(test)]

@@ -4,9 +4,8 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
-use url::Url;
 
-use super::text::{html_excerpt, language};
+use super::text::{html_excerpt, language, web_url};
 use super::{DocMeta, StoryView};
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -127,7 +126,7 @@ fn item(story: &StoryView) -> Item<'_> {
     let content_html = non_blank(&story.content).or(non_blank(&story.summary));
     Item {
         id: &story.uid,
-        url: story.link.as_deref().and_then(absolute),
+        url: story.link.as_deref().and_then(web_url).map(String::from),
         title: &story.title,
         content_html,
         content_text: content_html.is_none().then_some(""),
@@ -142,7 +141,7 @@ fn item(story: &StoryView) -> Item<'_> {
             .filter(|s| !s.name.trim().is_empty())
             .map(|s| Author {
                 name: &s.name,
-                url: s.site.as_deref().and_then(absolute),
+                url: s.site.as_deref().and_then(web_url).map(String::from),
             })
             .collect(),
         tags: story
@@ -171,11 +170,6 @@ fn item(story: &StoryView) -> Item<'_> {
             date_estimated: story.date_estimated,
         },
     }
-}
-
-/// `s` normalised if it is an absolute URL; JSON Feed URLs must be.
-fn absolute(s: &str) -> Option<String> {
-    Url::parse(s).ok().map(String::from)
 }
 
 fn non_blank(s: &Option<String>) -> Option<&str> {

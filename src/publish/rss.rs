@@ -9,7 +9,7 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item, Source};
 use url::Url;
 
-use super::text::{html_excerpt, language, xml_safe};
+use super::text::{html_excerpt, language, web_url, xml_safe};
 use super::{DocMeta, SourceRef, StoryView};
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -131,7 +131,8 @@ fn item(story: &StoryView) -> Item {
 
     Item {
         title: Some(xml_safe(&story.title).into_owned()),
-        link: story.link.as_deref().map(|l| xml_safe(l).into_owned()),
+        // RSS links must be absolute URLs; anything else is left out.
+        link: story.link.as_deref().and_then(web_url).map(String::from),
         description,
         categories: non_empty(&story.categories)
             .into_iter()
@@ -151,7 +152,11 @@ fn item(story: &StoryView) -> Item {
 
 /// Every crediting partner's name, in order, as one line.
 fn credit_line(sources: &[SourceRef]) -> Option<String> {
-    let names = non_empty(&sources.iter().map(|s| s.name.clone()).collect::<Vec<_>>());
+    let names: Vec<String> = sources
+        .iter()
+        .map(|s| xml_safe(s.name.trim()).into_owned())
+        .filter(|n| !n.is_empty())
+        .collect();
     (!names.is_empty()).then(|| names.join(", "))
 }
 
@@ -167,9 +172,7 @@ fn non_empty(values: &[String]) -> Vec<String> {
 /// `<source url="…">Name</source>` for the original partner. RSS requires an
 /// absolute URL, so a partner whose URL does not parse gets no element.
 fn source(partner: &SourceRef) -> Option<Source> {
-    let url = Url::parse(&partner.url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))?;
+    let url = web_url(&partner.url)?;
     Some(Source {
         url: url.to_string(),
         title: Some(xml_safe(&partner.name).into_owned()).filter(|n| !n.trim().is_empty()),
@@ -284,6 +287,19 @@ mod tests {
         let xml = render(&meta("rss.xml"), &stories);
         assert_well_formed(&xml);
         assert!(xml.contains("<title>bell and nul</title>"));
+    }
+
+    #[test]
+    fn relative_or_unsafe_links_are_left_out() {
+        let mut stories = stories();
+        stories[0].link = Some("/relative/path".into());
+        stories[1].link = Some("javascript:alert(1)".into());
+        stories[2].sources[0].url = "not a url".into();
+        let xml = render(&meta("rss.xml"), &stories);
+        assert!(!xml.contains("/relative/path"));
+        assert!(!xml.contains("javascript:"));
+        assert!(!xml.contains("not a url"));
+        assert_well_formed(&xml);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use scraper::{Html, Node};
+use url::Url;
 
 /// Elements that break a line when rendered, so their text must not be glued
 /// to the neighbouring text ("<p>a</p><p>b</p>" reads "a b", not "ab").
@@ -127,6 +128,14 @@ pub(crate) fn xml_safe(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// `s` as an absolute http(s) URL, normalised. Feeds require absolute links,
+/// and a partner's `javascript:` or `data:` URL must never become a link.
+pub(crate) fn web_url(s: &str) -> Option<Url> {
+    Url::parse(s.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
 /// True when `tag` has the shape of a BCP 47 language tag (`en`, `fr-CA`,
 /// `zh-Hant-TW`). Feeds declare languages; an invalid one is a validator error,
 /// so callers drop what fails this check rather than publish it.
@@ -185,6 +194,23 @@ mod tests {
     fn xml_safe_drops_forbidden_controls_only() {
         assert_eq!(xml_safe("a\u{0}b\u{1b}c\td\u{FFFE}é🌍"), "abc\tdé🌍");
         assert!(matches!(xml_safe("clean"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn web_urls_are_absolute_http() {
+        assert_eq!(
+            web_url(" https://Example.org/a b ").map(String::from),
+            Some("https://example.org/a%20b".to_owned())
+        );
+        for bad in [
+            "/relative",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "mailto:a@b.c",
+            "",
+        ] {
+            assert!(web_url(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
