@@ -184,10 +184,17 @@ pub fn parse(text: &str) -> Result<Vec<OpmlOutline>, OpmlError> {
     let mut seen_urls: HashSet<String> = HashSet::new();
 
     loop {
+        // Where this event starts, for errors found in its attributes.
         let position = reader.buffer_position();
-        let event = reader
-            .read_event()
-            .map_err(|source| OpmlError::Xml { position, source })?;
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(source) => {
+                return Err(OpmlError::Xml {
+                    position: reader.error_position(),
+                    source,
+                });
+            }
+        };
         match event {
             Event::Start(e) | Event::Empty(e) if stack.is_empty() && seen_root => {
                 // A second root element: not well-formed XML.
