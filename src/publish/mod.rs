@@ -9,6 +9,9 @@ pub mod json;
 pub mod opml;
 pub mod rss;
 pub mod site;
+#[cfg(test)]
+mod test_support;
+mod text;
 pub mod write;
 
 use chrono::{DateTime, Utc};
