@@ -13,6 +13,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use super::html::{FeedLinks, PageContext, PageSource, TagLink, render_index};
 use super::write::write_if_changed;
 use super::{DocMeta, PublishError, SourceRef, StoryView};
 use crate::config::{Config, Source};
@@ -123,24 +124,44 @@ fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<Publish
         Ok(())
     };
 
-    // The combined feed.
-    let stories = views(store.stories(Scope::All, config.feed.max_items, None)?, &refs);
-    let meta = doc_meta(config, "", &config.feed.title, &config.feed.description, &stories);
-    write_feed_set(&mut write, "", &meta, &stories)?;
-
-    // One set per tag; a story credited to several sources of a tag appears once.
     let mut tags: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for s in &config.sources {
         for tag in &s.tags {
             tags.entry(tag.as_str()).or_default().push(s.id.clone());
         }
     }
+    let page = PageParts {
+        sources: config
+            .sources
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| PageSource {
+                source: refs[s.id.as_str()].clone(),
+                health: match health.get(&s.id) {
+                    Some(Some(error)) => format!("failing: {error}"),
+                    _ => "ok".to_owned(),
+                },
+            })
+            .collect(),
+        tags: tags
+            .keys()
+            .filter_map(|t| Some(TagLink { name: (*t).to_owned(), url: base.join(&format!("tags/{t}/")).ok()? }))
+            .collect(),
+    };
+
+    // The combined feed.
+    let stories = views(store.stories(Scope::All, config.feed.max_items, None)?, &refs);
+    let meta = doc_meta(config, "", &config.feed.title, &config.feed.description, &stories);
+    write_feed_set(&mut write, config, &page, "", None, &meta, &stories)?;
+
+    // One set per tag; a story credited to several sources of a tag appears once.
     for (tag, ids) in &tags {
         let stories = views(store.stories(Scope::Sources(ids), config.feed.max_items, None)?, &refs);
         let title = format!("{}: {tag}", config.feed.title);
         let description = format!("{} (tag: {tag})", config.feed.description);
         let meta = doc_meta(config, &format!("tags/{tag}/"), &title, &description, &stories);
-        write_feed_set(&mut write, &format!("tags/{tag}/"), &meta, &stories)?;
+        let heading = format!("Tag: {tag}");
+        write_feed_set(&mut write, config, &page, &format!("tags/{tag}/"), Some(&heading), &meta, &stories)?;
     }
 
     // One Atom feed per partner, scraped ones included.
@@ -161,7 +182,6 @@ fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<Publish
     let opml = super::opml::render(&format!("{}: sources", config.feed.title), &opml_sources);
     write("sources.opml", opml.as_bytes())?;
 
-    let _ = health;
     let keep_tags: BTreeSet<String> = tags.keys().map(|t| t.to_string()).collect();
     let keep_sources: BTreeSet<String> = config.sources.iter().map(|s| s.id.clone()).collect();
     report.removed.extend(remove_stale(out, "tags", &keep_tags)?);
@@ -170,9 +190,19 @@ fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<Publish
     Ok(report)
 }
 
+/// What every page shows besides its stories.
+struct PageParts {
+    sources: Vec<PageSource>,
+    tags: Vec<TagLink>,
+}
+
+/// The RSS, Atom and JSON feeds and the HTML page of one scope.
 fn write_feed_set(
     write: &mut impl FnMut(&str, &[u8]) -> Result<(), PublishError>,
+    config: &Config,
+    page: &PageParts,
     prefix: &str,
+    heading: Option<&str>,
     meta: &DocMeta,
     stories: &[StoryView],
 ) -> Result<(), PublishError> {
@@ -186,7 +216,29 @@ fn write_feed_set(
     write(&format!("{prefix}rss.xml"), super::rss::render(&with_self("rss.xml"), stories).as_bytes())?;
     write(&format!("{prefix}atom.xml"), super::atom::render(&with_self("atom.xml"), stories).as_bytes())?;
     write(&format!("{prefix}feed.json"), super::json::render(&with_self("feed.json"), stories).as_bytes())?;
-    Ok(())
+    let feeds = FeedLinks {
+        rss: with_self("rss.xml").self_url,
+        atom: with_self("atom.xml").self_url,
+        json: with_self("feed.json").self_url,
+    };
+    let page_url = meta.alternate.clone();
+    let ctx = PageContext {
+        title: &meta.title,
+        description: &meta.description,
+        language: &meta.language,
+        base_url: &config.feed.base_url,
+        page_url: &page_url,
+        site_link: &config.feed.link,
+        heading,
+        feeds: &feeds,
+        stories,
+        sources: &page.sources,
+        tags: &page.tags,
+        generated_at: meta.updated,
+    };
+    let name = format!("{prefix}index.html");
+    let html = render_index(&ctx).map_err(|e| PublishError::Render(e, name.clone()))?;
+    write(&name, html.as_bytes())
 }
 
 /// Removes generated subfolders of `out/kind` that no longer correspond to
