@@ -12,8 +12,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-
 /// The upper bounds (seconds) of the publish-duration histogram buckets.
 /// A publish renders every document from SQLite: tens of milliseconds when
 /// little changed, seconds for a large archive.
@@ -25,6 +23,8 @@ const FIRST_CODE: u16 = 100;
 const CODES: usize = 500;
 
 /// How a fetch ended, as counted in `ssefeed_fetches_total{outcome}`.
+/// [`Metrics::record_fetch`] takes these or their label strings (`"ok"`,
+/// `"not_modified"`, `"failed"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FetchOutcome {
     /// A body was fetched and parsed.
@@ -46,21 +46,35 @@ impl FetchOutcome {
             FetchOutcome::Failed => "failed",
         }
     }
+}
 
-    fn index(self) -> usize {
-        self as usize
+impl AsRef<str> for FetchOutcome {
+    fn as_ref(&self) -> &str {
+        self.as_str()
     }
 }
 
 /// Per-source series.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 struct SourceSeries {
-    /// Indexed by [`FetchOutcome::index`].
-    fetches: [u64; 3],
+    /// Per outcome label; the standard outcomes are always present.
+    fetches: BTreeMap<String, u64>,
     items_stored: u64,
     /// Unix seconds of the last successful fetch, once known.
     last_success: Option<f64>,
-    consecutive_failures: u32,
+    consecutive_failures: u64,
+}
+
+impl Default for SourceSeries {
+    fn default() -> Self {
+        SourceSeries {
+            // Every outcome exists from the start, so rate() and alerts see zeros, not gaps.
+            fetches: FetchOutcome::ALL.iter().map(|o| (o.as_str().to_owned(), 0)).collect(),
+            items_stored: 0,
+            last_success: None,
+            consecutive_failures: 0,
+        }
+    }
 }
 
 /// The publish histogram and counters.
@@ -111,22 +125,29 @@ impl Metrics {
         *sources = kept;
     }
 
-    /// Counts one fetch of `source` and the entries it stored for the first time.
-    pub fn record_fetch(&self, source: &str, outcome: FetchOutcome, new_items: u64) {
+    /// Counts one fetch of `source` (`outcome`: a [`FetchOutcome`] or its
+    /// label) and the entries it stored for the first time.
+    pub fn record_fetch(&self, source: &str, outcome: impl AsRef<str>, new_items: u64) {
         let mut sources = self.lock_sources();
         let series = series(&mut sources, source);
-        series.fetches[outcome.index()] += 1;
+        let outcome = outcome.as_ref();
+        match series.fetches.get_mut(outcome) {
+            Some(count) => *count += 1,
+            None => {
+                series.fetches.insert(outcome.to_owned(), 1);
+            }
+        }
         series.items_stored += new_items;
     }
 
-    /// When `source` last fetched successfully.
-    pub fn set_last_success(&self, source: &str, at: DateTime<Utc>) {
+    /// When `source` last fetched successfully (or was told nothing changed), in Unix seconds.
+    pub fn set_last_success(&self, source: &str, unix_seconds: i64) {
         let mut sources = self.lock_sources();
-        series(&mut sources, source).last_success = Some(at.timestamp_millis() as f64 / 1000.0);
+        series(&mut sources, source).last_success = Some(unix_seconds as f64);
     }
 
     /// How many fetches of `source` have failed in a row (0 after a success).
-    pub fn set_failures(&self, source: &str, consecutive: u32) {
+    pub fn set_failures(&self, source: &str, consecutive: u64) {
         let mut sources = self.lock_sources();
         series(&mut sources, source).consecutive_failures = consecutive;
     }
@@ -166,9 +187,9 @@ impl Metrics {
 
         family(&mut out, "ssefeed_fetches_total", "counter", "Fetches per source and outcome.");
         for (id, s) in &sources {
-            for outcome in FetchOutcome::ALL {
+            for (outcome, count) in &s.fetches {
                 let labels = [("source", id.as_str()), ("outcome", outcome.as_str())];
-                sample(&mut out, "ssefeed_fetches_total", &labels, s.fetches[outcome.index()] as f64);
+                sample(&mut out, "ssefeed_fetches_total", &labels, *count as f64);
             }
         }
 
@@ -188,7 +209,7 @@ impl Metrics {
         let name = "ssefeed_source_consecutive_failures";
         family(&mut out, name, "gauge", "Fetches that failed in a row, per source.");
         for (id, s) in &sources {
-            sample(&mut out, name, &[("source", id)], f64::from(s.consecutive_failures));
+            sample(&mut out, name, &[("source", id)], s.consecutive_failures as f64);
         }
 
         let name = "ssefeed_publish_duration_seconds";
@@ -286,7 +307,6 @@ fn format_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     #[test]
     fn renders_every_family_with_expected_samples() {
@@ -294,10 +314,10 @@ mod tests {
         m.set_sources(["untfsse", "ilo-coop"]);
         m.record_fetch("untfsse", FetchOutcome::Ok, 3);
         m.record_fetch("untfsse", FetchOutcome::Ok, 2);
-        m.record_fetch("untfsse", FetchOutcome::NotModified, 0);
+        m.record_fetch("untfsse", "not_modified", 0);
         m.record_fetch("ilo-coop", FetchOutcome::Failed, 0);
         m.set_failures("ilo-coop", 4);
-        m.set_last_success("untfsse", Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap());
+        m.set_last_success("untfsse", 1_740_830_400);
         m.observe_publish(Duration::from_millis(40));
         m.observe_publish(Duration::from_secs(60));
         m.record_publish_failure();
@@ -333,6 +353,15 @@ mod tests {
         // A source that never succeeded has no timestamp rather than a fake zero.
         assert!(!text.contains("last_success_timestamp_seconds{source=\"ilo-coop\"}"));
         assert!(!text.contains("code=\"42\""));
+    }
+
+    #[test]
+    fn outcomes_beyond_the_standard_ones_get_their_own_label() {
+        let m = Metrics::new();
+        m.record_fetch("ilo", "gone", 0);
+        let text = m.render();
+        assert!(text.contains("ssefeed_fetches_total{source=\"ilo\",outcome=\"gone\"} 1"));
+        assert!(text.contains("ssefeed_fetches_total{source=\"ilo\",outcome=\"ok\"} 0"));
     }
 
     #[test]

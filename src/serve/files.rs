@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 /// How long subscribers and proxies may reuse a document without asking.
 const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=300");
-const VARY: HeaderValue = HeaderValue::from_static("accept-encoding");
+const VARY: HeaderValue = HeaderValue::from_static("Accept-Encoding");
 const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
 /// Memory the cache may hold (bodies plus compressed bodies). Outputs are a
@@ -223,7 +223,10 @@ impl FileCache {
         let full = self.root.join(rel);
         // A stat is a few microseconds on a local disk; sending it to the
         // blocking pool would cost more than it saves.
-        let Some(meta) = stat(&full)? else { return Ok(Lookup::NotFound) };
+        let Some(meta) = stat(&full)? else {
+            self.forget(rel);
+            return Ok(Lookup::NotFound);
+        };
         if meta.is_dir() {
             return Ok(Lookup::Directory);
         }
@@ -265,6 +268,14 @@ impl FileCache {
         let hit = entries.get(rel).filter(|f| f.version == version)?;
         hit.last_used.store(self.clock.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
         Some(Arc::clone(hit))
+    }
+
+    /// Drops a removed file (a tag or source no longer published).
+    fn forget(&self, rel: &str) {
+        let cached = self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner()).contains_key(rel);
+        if cached {
+            self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(rel);
+        }
     }
 
     fn insert(&self, rel: &str, file: Arc<CachedFile>) {
@@ -672,6 +683,9 @@ mod tests {
         assert!(!Arc::ptr_eq(&first, &second));
         assert_ne!(first.hash, second.hash);
         assert_eq!(&second.identity.body[..], "<feed>mutuals</feed>".repeat(20).as_bytes());
+        std::fs::remove_file(dir.path().join("atom.xml")).unwrap();
+        assert!(matches!(cache.lookup("atom.xml").await.unwrap(), Lookup::NotFound));
+        assert!(cache.entries.read().unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -692,11 +706,9 @@ mod tests {
         write(dir.path(), "e.bin", &"z".repeat(100));
         get(&cache, "d.bin").await;
         get(&cache, "e.bin").await;
-        let entries = cache.entries.read().unwrap();
-        let mut kept: Vec<&str> = entries.keys().map(String::as_str).collect();
+        let mut kept: Vec<String> = cache.entries.read().unwrap().keys().cloned().collect();
         kept.sort_unstable();
         assert_eq!(kept, ["a.bin", "c.bin", "d.bin", "e.bin"]);
-        drop(entries);
         // Larger than a quarter of the budget: served, not cached.
         write(dir.path(), "big.bin", &"w".repeat(101));
         assert_eq!(get(&cache, "big.bin").await.identity.body.len(), 101);

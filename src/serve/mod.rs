@@ -39,9 +39,11 @@ pub struct ServeState {
 
 /// The daemon's view of source health, implemented by the `run` command.
 ///
-/// [`report`](Self::report) and [`events`](Self::events) may block (they read
-/// the database): the server calls them on the blocking thread pool. The
-/// other methods are called on the async workers and must return at once.
+/// [`report`](Self::report), [`events`](Self::events) and
+/// [`healthy`](Self::healthy) may block (they read the database): the server
+/// calls them on the blocking thread pool. [`config_errors`](Self::config_errors)
+/// and [`base_url`](Self::base_url) are called on the async workers and must
+/// return at once.
 pub trait StatusSource: Send + Sync + 'static {
     /// Current per-source health report (built from config + store).
     fn report(&self) -> Result<StatusReport, String>;
@@ -131,10 +133,12 @@ async fn static_file(State(app): Shared, method: Method, uri: Uri, headers: Head
 }
 
 async fn healthz(State(app): Shared) -> Response {
-    if app.status.healthy() {
-        (StatusCode::OK, "ok\n").into_response()
+    let source = Arc::clone(&app.status);
+    // A panicked check is as unhealthy as a failed one.
+    if tokio::task::spawn_blocking(move || source.healthy()).await.unwrap_or(false) {
+        (StatusCode::OK, "ok").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy\n").into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy").into_response()
     }
 }
 

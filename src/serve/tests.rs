@@ -66,11 +66,16 @@ pub(super) fn sample_events() -> Vec<HealthEvent> {
 
 struct FakeStatus {
     healthy: AtomicBool,
+    /// Whether the database "fails".
+    broken: AtomicBool,
     config_errors: Mutex<Vec<String>>,
 }
 
 impl StatusSource for FakeStatus {
     fn report(&self) -> Result<StatusReport, String> {
+        if self.broken.load(Ordering::Relaxed) {
+            return Err("database is locked".to_owned());
+        }
         Ok(sample_report())
     }
     fn events(&self, limit: usize) -> Result<Vec<HealthEvent>, String> {
@@ -92,14 +97,19 @@ struct Server {
     status: Arc<FakeStatus>,
     metrics: Arc<Metrics>,
     client: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl Server {
     async fn start(output_dir: &Path) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let status = Arc::new(FakeStatus { healthy: AtomicBool::new(true), config_errors: Mutex::new(Vec::new()) });
+        let status = Arc::new(FakeStatus {
+            healthy: AtomicBool::new(true),
+            broken: AtomicBool::new(false),
+            config_errors: Mutex::new(Vec::new()),
+        });
         let metrics = Arc::new(Metrics::new());
         let state = ServeState {
             output_dir: output_dir.to_owned(),
@@ -107,7 +117,7 @@ impl Server {
             status: Arc::clone(&status) as Arc<dyn StatusSource>,
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, state, async move {
+        let task = tokio::spawn(serve(listener, state, async move {
             let _ = stopped.await;
         }));
         // The raw client: no transparent decompression, no redirects followed.
@@ -118,7 +128,7 @@ impl Server {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        Server { addr, status, metrics, client, _stop: stop }
+        Server { addr, status, metrics, client, stop, task }
     }
 
     fn url(&self, path: &str) -> String {
@@ -148,7 +158,7 @@ impl Server {
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> &str {
     headers.get(&name).map_or("", |v| v.to_str().unwrap())
 }
 
@@ -207,7 +217,7 @@ async fn documents_have_their_media_type_and_validators() {
         assert!(etag.len() == 18 && etag.starts_with('"') && etag.ends_with('"'), "{path}: {etag}");
         assert!(httpdate::parse_http_date(header_str(&h, header::LAST_MODIFIED)).is_ok(), "{path}");
         assert_eq!(header_str(&h, header::CACHE_CONTROL), "public, max-age=300");
-        assert_eq!(header_str(&h, header::VARY), "accept-encoding");
+        assert_eq!(header_str(&h, header::VARY), "Accept-Encoding");
         assert_eq!(response.bytes().await.unwrap(), std::fs::read(dir.path().join(file)).unwrap(), "{path}");
     }
     // A directory named without its slash is redirected to it.
@@ -385,11 +395,11 @@ async fn healthz_follows_the_status_source() {
     let server = Server::start(dir.path()).await;
     let response = server.get("/healthz", &[]).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.text().await.unwrap(), "ok\n");
+    assert_eq!(response.text().await.unwrap(), "ok");
     server.status.healthy.store(false, Ordering::Relaxed);
     let response = server.get("/healthz", &[]).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(response.text().await.unwrap(), "unhealthy\n");
+    assert_eq!(response.text().await.unwrap(), "unhealthy");
     // No output yet: the site is simply not there.
     assert_eq!(server.get("/", &[]).await.status(), StatusCode::NOT_FOUND);
 }
@@ -441,4 +451,28 @@ async fn status_pages_render_the_report_and_events() {
     assert!(html.contains(r#"<tr id="source-ilo" class="failing">"#));
     assert!(html.contains("unknown key `urll`"));
     assert!(!html.contains("<script"));
+}
+
+#[tokio::test]
+async fn status_pages_report_an_unreadable_database_as_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    server.status.broken.store(true, Ordering::Relaxed);
+    for path in ["/status", "/status.json"] {
+        let response = server.get(path, &[]).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert!(response.text().await.unwrap().contains("database is locked"), "{path}");
+    }
+    // The event feed does not need the report.
+    assert_eq!(server.get("/status.atom", &[]).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn serve_returns_once_shutdown_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path()).await;
+    assert_eq!(server.get("/healthz", &[]).await.status(), StatusCode::OK);
+    server.stop.send(()).unwrap();
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(2), server.task).await;
+    assert!(matches!(finished, Ok(Ok(Ok(())))), "{finished:?}");
 }
