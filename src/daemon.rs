@@ -153,6 +153,7 @@ async fn async_main(config_path: PathBuf, config: Config, store: Store, reader: 
         outage: Mutex::new(OutageTracker::default()),
         shutting_down: AtomicBool::new(false),
     });
+    shared.metrics.set_sources(config.enabled_sources().map(|s| s.id.as_str()));
     tracing::info!(
         listen = %listen,
         sources = config.enabled_sources().count(),
@@ -419,8 +420,14 @@ async fn publish_now(shared: &Arc<Shared>) {
             tracing::info!(written = report.written.len(), unchanged = report.unchanged, elapsed_ms = report.elapsed_ms, "published");
         }
         Ok(Ok(None)) => tracing::debug!("publish skipped: nothing changed"),
-        Ok(Err(e)) => tracing::error!(error = %e, "publish failed"),
-        Err(e) => tracing::error!(error = %e, "publish task failed"),
+        Ok(Err(e)) => {
+            shared.metrics.record_publish_failure();
+            tracing::error!(error = %e, "publish failed");
+        }
+        Err(e) => {
+            shared.metrics.record_publish_failure();
+            tracing::error!(error = %e, "publish task failed");
+        }
     }
 }
 
@@ -448,6 +455,7 @@ fn reload(shared: &Arc<Shared>) -> bool {
             *shared.env.write().unwrap_or_else(|p| p.into_inner()) =
                 Env { config: Arc::clone(&new), fetcher: Arc::new(fetcher), store: shared.store.clone() };
             *shared.config.write().unwrap_or_else(|p| p.into_inner()) = Arc::clone(&new);
+            shared.metrics.set_sources(new.enabled_sources().map(|s| s.id.as_str()));
             tracing::info!(sources = new.enabled_sources().count(), "configuration reloaded");
             // Names, tags and rules show in the outputs.
             let _ = shared.publish_tx.try_send(());
