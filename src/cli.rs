@@ -60,6 +60,8 @@ pub enum Command {
     },
     /// Regenerate every output from the database (no network).
     Publish,
+    /// The daemon: cron scheduler + HTTP server, until SIGTERM/SIGINT.
+    Run,
     /// Check the config; print every error with file:line:col.
     Validate,
     /// Per-source health and totals.
@@ -84,6 +86,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate => validate(&cli.config),
         Command::Fetch { ids } => fetch(&cli.config, &ids),
         Command::Publish => publish(&cli.config),
+        Command::Run => crate::daemon::run(&cli.config),
         Command::Status { json } => status(&cli.config, json),
         Command::Check { target, json } => crate::check::run(&cli.config, &target, json),
     }
