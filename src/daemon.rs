@@ -272,7 +272,7 @@ async fn source_loop(shared: Arc<Shared>, source: Source, mut stop: watch::Recei
         let period = crate::schedule::period(&schedule, now);
         let overdue = first
             && not_before.is_none()
-            && state.last_attempt().is_none_or(|t| now - t > chrono::Duration::from_std(period).unwrap_or_default());
+            && state.last_attempt.is_none_or(|t| now - t > chrono::Duration::from_std(period).unwrap_or_default());
         first = false;
         let due = if overdue { Some(now) } else { crate::schedule::next_due(&schedule, &source.id, now, not_before) };
         let Some(due) = due else {

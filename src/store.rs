@@ -55,6 +55,7 @@ pub struct SourceState {
     pub was_failing: bool,
     /// The URL the validators belong to: they mean nothing for another one.
     pub url: Option<String>,
+    pub last_attempt: Option<DateTime<Utc>>,
 }
 
 /// One normalised item with its publication decision.
@@ -257,7 +258,7 @@ impl Store {
     pub fn source_state(&self, source_id: &str) -> Result<SourceState> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT etag, last_modified, consecutive_failures, last_item_count, last_success,
-                    retry_after, gone_url, last_outcome, url
+                    retry_after, gone_url, last_outcome, url, last_attempt
              FROM sources WHERE id = ?1",
         )?;
         let state = stmt
@@ -271,10 +272,20 @@ impl Store {
                     gone_url: r.get(6)?,
                     was_failing: r.get::<_, Option<String>>(7)?.as_deref() == Some("failed"),
                     url: r.get(8)?,
+                    last_attempt: r.get::<_, Option<i64>>(9)?.map(from_unix),
                 })
             })
             .optional()?;
         Ok(state.unwrap_or_default())
+    }
+
+    /// Leaves a source alone until `until` (backoff); an existing later
+    /// Retry-After stays.
+    pub fn defer(&mut self, source_id: &str, until: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .prepare_cached("UPDATE sources SET retry_after = max(coalesce(retry_after, 0), ?2) WHERE id = ?1")?
+            .execute(params![source_id, until.timestamp()])?;
+        Ok(())
     }
 
     /// Records the outcome of one attempt (and nothing else).

@@ -52,19 +52,21 @@ fn declared_encoding(bytes: &[u8]) -> Option<&'static Encoding> {
         let prolog = &head[..head.find("?>").unwrap_or(head.len())];
         return attribute_value(prolog, "encoding").and_then(|l| Encoding::for_label(l.as_bytes()));
     }
-    let mut rest = head.as_ref();
+    let mut rest: &str = head;
     while let Some(pos) = rest.find("<meta") {
         rest = &rest[pos + 5..];
         let tag = &rest[..rest.find('>').unwrap_or(rest.len())];
-        if let Some(label) = attribute_value(tag, "charset") {
-            return Encoding::for_label(label.as_bytes());
+        if let Some(encoding) = attribute_value(tag, "charset").and_then(|l| Encoding::for_label(l.as_bytes())) {
+            return Some(encoding);
         }
         if let Some(content) = attribute_value(tag, "content")
             && let Some(idx) = content.find("charset=")
         {
             let label = content[idx + 8..].trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
             let label = label.split(';').next().unwrap_or(label);
-            return Encoding::for_label(label.as_bytes());
+            if let Some(encoding) = Encoding::for_label(label.as_bytes()) {
+                return Some(encoding);
+            }
         }
     }
     None
@@ -88,7 +90,7 @@ fn attribute_value<'t>(tag: &'t str, name: &str) -> Option<&'t str> {
         };
         let end = match quote {
             Some(q) => value.find(q),
-            None => value.find(|c: char| c.is_whitespace() || c == '>' || c == '/' || c == '?'),
+            None => value.find(|c: char| c.is_whitespace() || matches!(c, '>' | '/' | '?' | '"' | '\'' | ';')),
         }
         .unwrap_or(value.len());
         return Some(value[..end].trim());
