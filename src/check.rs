@@ -141,8 +141,18 @@ fn defaults() -> anyhow::Result<Config> {
 }
 
 fn preview(source: &Source, configured: bool, extracted: Extracted) -> Preview {
-    let Extracted { kind, document_url, discovered_feed, feed_title, items, yielded, skipped, warnings, unparsed_dates, .. } =
-        extracted;
+    let Extracted {
+        kind,
+        document_url,
+        discovered_feed,
+        feed_title,
+        items,
+        yielded,
+        skipped,
+        warnings,
+        unparsed_dates,
+        ..
+    } = extracted;
     let mut warnings = warnings;
     for (title, text) in &unparsed_dates {
         warnings.push(format!("date {text:?} of \"{title}\" not understood; first-seen time used"));

@@ -159,14 +159,12 @@ fn fetch(path: &Path, ids: &[String]) -> anyhow::Result<Exit> {
     let total = sources.len();
     let reports = runtime()?.block_on(async {
         let progress = progress_bar(total);
-        let reports = pipeline::run_cycle(&env, sources, |r| {
-            match &progress {
-                Some(bar) => {
-                    bar.set_message(r.source_id.clone());
-                    bar.inc(1);
-                }
-                None => log_report(r),
+        let reports = pipeline::run_cycle(&env, sources, |r| match &progress {
+            Some(bar) => {
+                bar.set_message(r.source_id.clone());
+                bar.inc(1);
             }
+            None => log_report(r),
         })
         .await;
         if let Some(bar) = progress {
@@ -184,10 +182,10 @@ fn fetch(path: &Path, ids: &[String]) -> anyhow::Result<Exit> {
         Ok(Some(report)) => print_publish(&report),
         Ok(None) => println!("published: nothing changed, no document rewritten"),
         Err(e) => {
-            return fatal(anyhow::Error::new(e).context(format!(
-                "cannot publish into {}",
-                env.config.publish.output_dir.display()
-            )));
+            return fatal(
+                anyhow::Error::new(e)
+                    .context(format!("cannot publish into {}", env.config.publish.output_dir.display())),
+            );
         }
     }
     Ok(if reports.iter().any(SourceReport::failed) { Exit::SourcesFailed } else { Exit::Ok })
@@ -266,25 +264,35 @@ fn print_summary(reports: &[SourceReport]) {
     let mut reports: Vec<&SourceReport> = reports.iter().collect();
     reports.sort_by(|a, b| a.source_id.cmp(&b.source_id));
     let w = reports.iter().map(|r| r.source_id.len()).max().unwrap_or(6).max(6);
-    println!("{:w$}  {:>5}  {:>7}  {:>9}  {:>8}  {:>7}  result", "source", "new", "updated", "unchanged", "filtered", "time");
+    println!(
+        "{:w$}  {:>5}  {:>7}  {:>9}  {:>8}  {:>7}  result",
+        "source", "new", "updated", "unchanged", "filtered", "time"
+    );
     let (mut failed, mut new) = (0, 0);
     for r in &reports {
         let time = format!("{:.1}s", r.elapsed.as_secs_f64());
         match &r.outcome {
             Outcome::Stored(s) => {
                 new += s.new;
-                let merged = if s.merged > 0 { format!(" ({} merged with other sources)", s.merged) } else { String::new() };
+                let merged =
+                    if s.merged > 0 { format!(" ({} merged with other sources)", s.merged) } else { String::new() };
                 println!(
                     "{:w$}  {:>5}  {:>7}  {:>9}  {:>8}  {:>7}  ok{merged}",
                     r.source_id, s.new, s.updated, s.unchanged, s.filtered, time
                 );
             }
             Outcome::NotModified => {
-                println!("{:w$}  {:>5}  {:>7}  {:>9}  {:>8}  {:>7}  not modified", r.source_id, "-", "-", "-", "-", time)
+                println!(
+                    "{:w$}  {:>5}  {:>7}  {:>9}  {:>8}  {:>7}  not modified",
+                    r.source_id, "-", "-", "-", "-", time
+                )
             }
             Outcome::Failed(e) => {
                 failed += 1;
-                println!("{:w$}  {:>5}  {:>7}  {:>9}  {:>8}  {:>7}  FAILED: {e}", r.source_id, "-", "-", "-", "-", time);
+                println!(
+                    "{:w$}  {:>5}  {:>7}  {:>9}  {:>8}  {:>7}  FAILED: {e}",
+                    r.source_id, "-", "-", "-", "-", time
+                );
             }
         }
         for skipped in r.skipped.iter().take(5) {

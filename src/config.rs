@@ -197,14 +197,7 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.path.display(),
-            self.line,
-            self.col,
-            self.message
-        )
+        write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.col, self.message)
     }
 }
 
@@ -275,10 +268,8 @@ pub enum ConfigError {
 /// Reads the settings file, then the sources file it names, and validates
 /// both. Problems of both files are reported together.
 pub fn load(settings_path: &Path) -> Result<Config, ConfigError> {
-    let settings_text = fs::read_to_string(settings_path).map_err(|source| ConfigError::Read {
-        path: settings_path.to_owned(),
-        source,
-    })?;
+    let settings_text = fs::read_to_string(settings_path)
+        .map_err(|source| ConfigError::Read { path: settings_path.to_owned(), source })?;
     let settings = check_settings(&settings_text, settings_path);
     let mut diags = settings.diags;
     let Some(sources_ref) = settings.sources else {
@@ -289,13 +280,7 @@ pub fn load(settings_path: &Path) -> Result<Config, ConfigError> {
         Ok(text) => text,
         Err(e) => {
             let mut cx = FileCx::new(settings_path, &settings_text);
-            cx.error(
-                sources_ref.span,
-                format!(
-                    "cannot read sources file {}: {e}",
-                    sources_ref.path.display()
-                ),
-            );
+            cx.error(sources_ref.span, format!("cannot read sources file {}: {e}", sources_ref.path.display()));
             diags.extend(cx.finish());
             diags.sort_by_key(|d| (d.line, d.col));
             return Err(ConfigError::Invalid(Diagnostics(diags)));
@@ -303,13 +288,7 @@ pub fn load(settings_path: &Path) -> Result<Config, ConfigError> {
     };
     let (sources, source_diags) = check_sources(&sources_text, &sources_ref.path);
     diags.extend(source_diags);
-    assemble(
-        settings_path,
-        &sources_ref.path,
-        settings.parts,
-        sources,
-        diags,
-    )
+    assemble(settings_path, &sources_ref.path, settings.parts, sources, diags)
 }
 
 /// Validates settings and sources given as text; no file is read. For tests
@@ -342,9 +321,7 @@ pub fn parse_sources_str(text: &str, path: &Path) -> Result<Vec<Source>, Diagnos
 /// the settings file's directory, if the `sources` key is usable. Lets a hot
 /// reloader know which file to watch and read before calling [`from_strs`].
 pub fn sources_path_of(settings_text: &str, settings_path: &Path) -> Option<PathBuf> {
-    check_settings(settings_text, settings_path)
-        .sources
-        .map(|s| s.path)
+    check_settings(settings_text, settings_path).sources.map(|s| s.path)
 }
 
 fn assemble(
@@ -483,20 +460,14 @@ pub fn parse_schedule(expr: &str) -> Result<CronSchedule, String> {
         };
         let day_of_week = standard_days_of_week(day_of_week)?;
         if !matches!(day_of_month, "*" | "?") && day_of_week != "*" {
-            return Err(
-                "both day-of-month and day-of-week are restricted; standard cron fires when \
+            return Err("both day-of-month and day-of-week are restricted; standard cron fires when \
                  either matches but this scheduler would need both, so restrict only one"
-                    .to_owned(),
-            );
+                .to_owned());
         }
         format!("{seconds} {minute} {hour} {day_of_month} {month} {day_of_week}")
     };
-    let schedule =
-        cron::Schedule::from_str(&normalised).map_err(|e| cron_reason(&e.to_string()))?;
-    Ok(CronSchedule {
-        expr: written.to_owned(),
-        schedule,
-    })
+    let schedule = cron::Schedule::from_str(&normalised).map_err(|e| cron_reason(&e.to_string()))?;
+    Ok(CronSchedule { expr: written.to_owned(), schedule })
 }
 
 /// The `cron` crate renders its errors as the expression, a caret line and
@@ -558,23 +529,9 @@ fn standard_days_of_week(field: &str) -> Result<String, String> {
 /// `0`–`7` (Sunday is both 0 and 7) or an English day name, full or short.
 fn weekday_number(s: &str) -> Result<u32, String> {
     const NAMES: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
-    const FULL: [&str; 7] = [
-        "sunday",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-    ];
+    const FULL: [&str; 7] = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
     if let Ok(n) = s.parse::<u32>() {
-        return if n <= 7 {
-            Ok(n)
-        } else {
-            Err(format!(
-                "day-of-week {n} is out of range (0-7, Sunday is 0 or 7)"
-            ))
-        };
+        return if n <= 7 { Ok(n) } else { Err(format!("day-of-week {n} is out of range (0-7, Sunday is 0 or 7)")) };
     }
     let lower = s.to_ascii_lowercase();
     NAMES
@@ -602,16 +559,8 @@ struct FileCx<'s> {
 
 impl<'s> FileCx<'s> {
     fn new(path: &'s Path, text: &'s str) -> Self {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        FileCx {
-            path,
-            text,
-            line_starts,
-            diags: Vec::new(),
-            syntax_lines: BTreeSet::new(),
-        }
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+        FileCx { path, text, line_starts, diags: Vec::new(), syntax_lines: BTreeSet::new() }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -620,16 +569,9 @@ impl<'s> FileCx<'s> {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let line = self
-            .line_starts
-            .partition_point(|&start| start <= offset)
-            .max(1);
+        let line = self.line_starts.partition_point(|&start| start <= offset).max(1);
         let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(0, |s| s.chars().count())
-            + 1;
+        let col = self.text.get(start..offset).map_or(0, |s| s.chars().count()) + 1;
         (line, col)
     }
 
@@ -638,12 +580,7 @@ impl<'s> FileCx<'s> {
         if self.syntax_lines.contains(&line) {
             return;
         }
-        self.diags.push(Diagnostic {
-            path: self.path.to_owned(),
-            line,
-            col,
-            message: message.into(),
-        });
+        self.diags.push(Diagnostic { path: self.path.to_owned(), line, col, message: message.into() });
     }
 
     /// Parses the text, recording every syntax error; returns the (possibly
@@ -681,9 +618,7 @@ impl<'s> FileCx<'s> {
                 continue;
             }
             let alias = aliases.iter().find(|(alias, _)| *alias == name);
-            let home = elsewhere
-                .iter()
-                .find(|(home, keys)| *home != sec.name && keys.contains(&name));
+            let home = elsewhere.iter().find(|(home, keys)| *home != sec.name && keys.contains(&name));
             let message = if let Some((_, meant)) = alias {
                 format!("unknown key {name:?}; did you mean {meant:?}?")
             } else if let Some((home, _)) = home {
@@ -691,31 +626,18 @@ impl<'s> FileCx<'s> {
             } else if let Some(suggestion) = did_you_mean(name, allowed) {
                 format!("unknown key {name:?}; did you mean {suggestion:?}?")
             } else {
-                format!(
-                    "unknown key {name:?} in {} (expected one of: {})",
-                    sec.name,
-                    allowed.join(", ")
-                )
+                format!("unknown key {name:?} in {} (expected one of: {})", sec.name, allowed.join(", "))
             };
             self.error(key.span(), message);
         }
     }
 
     fn missing(&mut self, sec: &Section<'_, '_>, key: &str) {
-        self.error(
-            sec.span.clone(),
-            format!("{} is missing required key {key:?}", sec.name),
-        );
+        self.error(sec.span.clone(), format!("{} is missing required key {key:?}", sec.name));
     }
 
     fn wrong_type(&mut self, value: &Spanned<DeValue<'_>>, key: &str, expected: &str) {
-        self.error(
-            value.span(),
-            format!(
-                "{key:?} must be {expected}, found {}",
-                value.get_ref().type_str()
-            ),
-        );
+        self.error(value.span(), format!("{key:?} must be {expected}, found {}", value.get_ref().type_str()));
     }
 
     fn string<'t>(&mut self, sec: &Section<'t, '_>, key: &str) -> Field<At<&'t str>> {
@@ -723,10 +645,7 @@ impl<'s> FileCx<'s> {
             return Field::Absent;
         };
         match value.get_ref().as_str() {
-            Some(s) => Field::Valid(At {
-                value: s,
-                span: value.span(),
-            }),
+            Some(s) => Field::Valid(At { value: s, span: value.span() }),
             None => {
                 self.wrong_type(value, key, "a string");
                 Field::Invalid
@@ -742,10 +661,7 @@ impl<'s> FileCx<'s> {
                 self.error(s.span, format!("{key:?} must not be empty"));
                 None
             } else {
-                Some(At {
-                    value: trimmed,
-                    span: s.span,
-                })
+                Some(At { value: trimmed, span: s.span })
             }
         })
     }
@@ -761,17 +677,11 @@ impl<'s> FileCx<'s> {
         };
         match i128::from_str_radix(int.as_str(), int.radix()) {
             Ok(n) if n < i128::from(min) => {
-                self.error(
-                    value.span(),
-                    format!("{key:?} must be at least {min}, found {n}"),
-                );
+                self.error(value.span(), format!("{key:?} must be at least {min}, found {n}"));
                 Field::Invalid
             }
             Ok(n) => match u64::try_from(n) {
-                Ok(n) => Field::Valid(At {
-                    value: n,
-                    span: value.span(),
-                }),
+                Ok(n) => Field::Valid(At { value: n, span: value.span() }),
                 Err(_) => {
                     self.error(value.span(), format!("{key:?} is too large"));
                     Field::Invalid
@@ -813,44 +723,25 @@ impl<'s> FileCx<'s> {
         let mut ok = true;
         for element in array.iter() {
             match element.get_ref().as_str() {
-                Some(s) => out.push(At {
-                    value: s,
-                    span: element.span(),
-                }),
+                Some(s) => out.push(At { value: s, span: element.span() }),
                 None => {
                     self.error(
                         element.span(),
-                        format!(
-                            "{key:?} must contain only strings, found {}",
-                            element.get_ref().type_str()
-                        ),
+                        format!("{key:?} must contain only strings, found {}", element.get_ref().type_str()),
                     );
                     ok = false;
                 }
             }
         }
-        if ok {
-            Field::Valid(out)
-        } else {
-            Field::Invalid
-        }
+        if ok { Field::Valid(out) } else { Field::Invalid }
     }
 
-    fn table<'t, 'i>(
-        &mut self,
-        sec: &Section<'t, 'i>,
-        key: &str,
-        name: &'static str,
-    ) -> Field<Section<'t, 'i>> {
+    fn table<'t, 'i>(&mut self, sec: &Section<'t, 'i>, key: &str, name: &'static str) -> Field<Section<'t, 'i>> {
         let Some(value) = sec.table.get(key) else {
             return Field::Absent;
         };
         match value.get_ref().as_table() {
-            Some(table) => Field::Valid(Section {
-                table,
-                span: value.span(),
-                name,
-            }),
+            Some(table) => Field::Valid(Section { table, span: value.span(), name }),
             None => {
                 self.wrong_type(value, key, &format!("a table ({name})"));
                 Field::Invalid
@@ -958,10 +849,7 @@ fn did_you_mean<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
 fn parse_http_url(s: &str) -> Result<Url, String> {
     let url = Url::parse(s.trim()).map_err(|e| format!("invalid URL {s:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "URL {s:?} must be http or https, not {:?}",
-            url.scheme()
-        ));
+        return Err(format!("URL {s:?} must be http or https, not {:?}", url.scheme()));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(format!("URL {s:?} has no host"));
@@ -970,9 +858,7 @@ fn parse_http_url(s: &str) -> Result<Url, String> {
 }
 
 fn is_slug(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// What an invalid id or tag probably meant: lower-cased, runs of other
@@ -999,11 +885,9 @@ fn slug_hint(s: &str) -> String {
 /// A BCP 47-shaped language tag: `en`, `fr`, `pt-BR`, `zh-Hant`.
 fn is_language_tag(s: &str) -> bool {
     let mut parts = s.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
-    primary_ok
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+    let primary_ok =
+        parts.next().is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphabetic()));
+    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 fn language(cx: &mut FileCx<'_>, at: At<&str>, key: &str) -> Option<String> {
@@ -1022,10 +906,7 @@ fn schedule_at(cx: &mut FileCx<'_>, at: At<&str>, key: &str) -> Option<CronSched
     match parse_schedule(at.value) {
         Ok(s) => Some(s),
         Err(reason) => {
-            cx.error(
-                at.span,
-                format!("{key:?}: invalid cron expression {:?}: {reason}", at.value),
-            );
+            cx.error(at.span, format!("{key:?}: invalid cron expression {:?}: {reason}", at.value));
             None
         }
     }
@@ -1041,24 +922,11 @@ fn to_usize(n: u64) -> usize {
 // ---------------------------------------------------------------------------
 
 const ROOT_KEYS: &[&str] = &["sources", "feed", "storage", "publish", "fetch", "server"];
-const FEED_KEYS: &[&str] = &[
-    "title",
-    "description",
-    "link",
-    "base_url",
-    "max_items",
-    "language",
-];
+const FEED_KEYS: &[&str] = &["title", "description", "link", "base_url", "max_items", "language"];
 const STORAGE_KEYS: &[&str] = &["database"];
 const PUBLISH_KEYS: &[&str] = &["output_dir", "websub_hub", "archive_page_size"];
-const FETCH_KEYS: &[&str] = &[
-    "concurrency",
-    "per_host",
-    "timeout_secs",
-    "max_body_bytes",
-    "user_agent",
-    "default_schedule",
-];
+const FETCH_KEYS: &[&str] =
+    &["concurrency", "per_host", "timeout_secs", "max_body_bytes", "user_agent", "default_schedule"];
 const SERVER_KEYS: &[&str] = &["listen"];
 const SETTINGS_SECTIONS: &[(&str, &[&str])] = &[
     ("the top level", &["sources"]),
@@ -1095,11 +963,7 @@ struct SettingsCheck {
 fn check_settings(text: &str, path: &Path) -> SettingsCheck {
     let mut cx = FileCx::new(path, text);
     let root = cx.parse();
-    let root = Section {
-        table: root.get_ref(),
-        span: 0..0,
-        name: "the top level",
-    };
+    let root = Section { table: root.get_ref(), span: 0..0, name: "the top level" };
     cx.check_keys(&root, ROOT_KEYS, &[], SETTINGS_SECTIONS);
 
     // Relative paths in this file resolve against its directory: for messages
@@ -1107,27 +971,16 @@ fn check_settings(text: &str, path: &Path) -> SettingsCheck {
     let shown_dir = dir_of(path);
     let abs_dir = dir_of(&absolute(path));
     let sources = cx.text(&root, "sources").optional().map(|s| match s {
-        Some(at) => SourcesRef {
-            path: resolve(&shown_dir, at.value),
-            span: at.span,
-        },
-        None => SourcesRef {
-            path: resolve(&shown_dir, DEFAULT_SOURCES),
-            span: 0..0,
-        },
+        Some(at) => SourcesRef { path: resolve(&shown_dir, at.value), span: at.span },
+        None => SourcesRef { path: resolve(&shown_dir, DEFAULT_SOURCES), span: 0..0 },
     });
 
     let empty = DeTable::new();
-    let section =
-        |cx: &mut FileCx<'_>, key: &str, name: &'static str| match cx.table(&root, key, name) {
-            Field::Valid(sec) => Some(sec),
-            Field::Absent => Some(Section {
-                table: &empty,
-                span: 0..0,
-                name,
-            }),
-            Field::Invalid => None,
-        };
+    let section = |cx: &mut FileCx<'_>, key: &str, name: &'static str| match cx.table(&root, key, name) {
+        Field::Valid(sec) => Some(sec),
+        Field::Absent => Some(Section { table: &empty, span: 0..0, name }),
+        Field::Invalid => None,
+    };
     let feed = section(&mut cx, "feed", "[feed]");
     let storage = section(&mut cx, "storage", "[storage]");
     let publish = section(&mut cx, "publish", "[publish]");
@@ -1137,13 +990,8 @@ fn check_settings(text: &str, path: &Path) -> SettingsCheck {
     let feed = feed.and_then(|s| feed_settings(&mut cx, &s));
     let storage = storage.and_then(|s| {
         cx.check_keys(&s, STORAGE_KEYS, &[], SETTINGS_SECTIONS);
-        let database = cx
-            .text(&s, "database")
-            .map(|at| at.value)
-            .or(DEFAULT_DATABASE)?;
-        Some(StorageSettings {
-            database: resolve(&abs_dir, database),
-        })
+        let database = cx.text(&s, "database").map(|at| at.value).or(DEFAULT_DATABASE)?;
+        Some(StorageSettings { database: resolve(&abs_dir, database) })
     });
     let publish = publish.and_then(|s| publish_settings(&mut cx, &s, &abs_dir));
     let fetch = fetch.and_then(|s| fetch_settings(&mut cx, &s));
@@ -1165,41 +1013,22 @@ fn check_settings(text: &str, path: &Path) -> SettingsCheck {
                     None
                 }
             })
-            .or_else(|| {
-                DEFAULT_LISTEN
-                    .parse()
-                    .expect("the default listen address is valid")
-            })?;
+            .or_else(|| DEFAULT_LISTEN.parse().expect("the default listen address is valid"))?;
         Some(ServerSettings { listen })
     });
 
-    let parts = (|| {
-        Some(SettingsParts {
-            feed: feed?,
-            storage: storage?,
-            publish: publish?,
-            fetch: fetch?,
-            server: server?,
-        })
-    })();
+    let parts =
+        (|| Some(SettingsParts { feed: feed?, storage: storage?, publish: publish?, fetch: fetch?, server: server? }))(
+        );
     let diags = cx.finish();
-    SettingsCheck {
-        parts: parts.filter(|_| diags.is_empty()),
-        sources,
-        diags,
-    }
+    SettingsCheck { parts: parts.filter(|_| diags.is_empty()), sources, diags }
 }
 
 fn feed_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<FeedSettings> {
     cx.check_keys(s, FEED_KEYS, &[], SETTINGS_SECTIONS);
-    let title = cx
-        .text(s, "title")
-        .map(|at| at.value.to_owned())
-        .or_else(|| DEFAULT_TITLE.to_owned());
-    let description = cx
-        .text(s, "description")
-        .map(|at| at.value.to_owned())
-        .or_else(|| DEFAULT_DESCRIPTION.to_owned());
+    let title = cx.text(s, "title").map(|at| at.value.to_owned()).or_else(|| DEFAULT_TITLE.to_owned());
+    let description =
+        cx.text(s, "description").map(|at| at.value.to_owned()).or_else(|| DEFAULT_DESCRIPTION.to_owned());
     let base_url = cx
         .text(s, "base_url")
         .and_then(|at| {
@@ -1215,18 +1044,10 @@ fn feed_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<FeedSetting
             Some(url)
         })
         .or_else(|| Url::parse(DEFAULT_BASE_URL).expect("the default base URL is valid"));
-    let link = cx
-        .text(s, "link")
-        .and_then(|at| cx.http_url(at, "link"))
-        .optional();
-    let max_items = cx
-        .count(s, "max_items", 1)
-        .map(|at| to_usize(at.value))
-        .or(to_usize(DEFAULT_MAX_ITEMS));
-    let language = cx
-        .text(s, "language")
-        .and_then(|at| language(cx, at, "language"))
-        .or_else(|| DEFAULT_LANGUAGE.to_owned());
+    let link = cx.text(s, "link").and_then(|at| cx.http_url(at, "link")).optional();
+    let max_items = cx.count(s, "max_items", 1).map(|at| to_usize(at.value)).or(to_usize(DEFAULT_MAX_ITEMS));
+    let language =
+        cx.text(s, "language").and_then(|at| language(cx, at, "language")).or_else(|| DEFAULT_LANGUAGE.to_owned());
     let base_url = base_url?;
     Some(FeedSettings {
         title: title?,
@@ -1239,24 +1060,12 @@ fn feed_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<FeedSetting
     })
 }
 
-fn publish_settings(
-    cx: &mut FileCx<'_>,
-    s: &Section<'_, '_>,
-    dir: &Path,
-) -> Option<PublishSettings> {
+fn publish_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>, dir: &Path) -> Option<PublishSettings> {
     cx.check_keys(s, PUBLISH_KEYS, &[], SETTINGS_SECTIONS);
-    let output_dir = cx
-        .text(s, "output_dir")
-        .map(|at| at.value)
-        .or(DEFAULT_OUTPUT_DIR);
-    let websub_hub = cx
-        .text(s, "websub_hub")
-        .and_then(|at| cx.http_url(at, "websub_hub"))
-        .optional();
-    let archive_page_size = cx
-        .count(s, "archive_page_size", 1)
-        .map(|at| to_usize(at.value))
-        .or(to_usize(DEFAULT_ARCHIVE_PAGE_SIZE));
+    let output_dir = cx.text(s, "output_dir").map(|at| at.value).or(DEFAULT_OUTPUT_DIR);
+    let websub_hub = cx.text(s, "websub_hub").and_then(|at| cx.http_url(at, "websub_hub")).optional();
+    let archive_page_size =
+        cx.count(s, "archive_page_size", 1).map(|at| to_usize(at.value)).or(to_usize(DEFAULT_ARCHIVE_PAGE_SIZE));
     Some(PublishSettings {
         output_dir: resolve(dir, output_dir?),
         websub_hub: websub_hub?,
@@ -1266,30 +1075,18 @@ fn publish_settings(
 
 fn fetch_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<FetchSettings> {
     cx.check_keys(s, FETCH_KEYS, &[], SETTINGS_SECTIONS);
-    let concurrency = cx
-        .count(s, "concurrency", 1)
-        .map(|at| to_usize(at.value))
-        .or(to_usize(DEFAULT_CONCURRENCY));
-    let per_host = cx
-        .count(s, "per_host", 1)
-        .map(|at| to_usize(at.value))
-        .or(to_usize(DEFAULT_PER_HOST));
+    let concurrency = cx.count(s, "concurrency", 1).map(|at| to_usize(at.value)).or(to_usize(DEFAULT_CONCURRENCY));
+    let per_host = cx.count(s, "per_host", 1).map(|at| to_usize(at.value)).or(to_usize(DEFAULT_PER_HOST));
     let timeout = cx
         .count(s, "timeout_secs", 1)
         .map(|at| Duration::from_secs(at.value))
         .or(Duration::from_secs(DEFAULT_TIMEOUT_SECS));
-    let max_body_bytes = cx
-        .count(s, "max_body_bytes", 1)
-        .map(|at| at.value)
-        .or(DEFAULT_MAX_BODY_BYTES);
+    let max_body_bytes = cx.count(s, "max_body_bytes", 1).map(|at| at.value).or(DEFAULT_MAX_BODY_BYTES);
     let user_agent = cx
         .text(s, "user_agent")
         .and_then(|at| {
             if at.value.chars().any(char::is_control) {
-                cx.error(
-                    at.span,
-                    "\"user_agent\" must not contain control characters",
-                );
+                cx.error(at.span, "\"user_agent\" must not contain control characters");
                 None
             } else {
                 Some(at.value.to_owned())
@@ -1315,10 +1112,8 @@ fn fetch_settings(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<FetchSetti
 // ---------------------------------------------------------------------------
 
 const SOURCES_ROOT_KEYS: &[&str] = &["source"];
-const SOURCE_KEYS: &[&str] = &[
-    "id", "name", "url", "site", "schedule", "tags", "language", "enabled", "include", "exclude",
-    "scrape",
-];
+const SOURCE_KEYS: &[&str] =
+    &["id", "name", "url", "site", "schedule", "tags", "language", "enabled", "include", "exclude", "scrape"];
 /// What editors write for a [[source]] key when they think of feeds in
 /// other tools' terms; `title` would otherwise be sent to [source.scrape].
 const SOURCE_ALIASES: &[(&str, &str)] = &[
@@ -1333,31 +1128,16 @@ const SOURCE_ALIASES: &[(&str, &str)] = &[
     ("interval", "schedule"),
     ("disabled", "enabled"),
 ];
-const SCRAPE_KEYS: &[&str] = &[
-    "item",
-    "title",
-    "link",
-    "date",
-    "summary",
-    "date_format",
-    "article",
-];
+const SCRAPE_KEYS: &[&str] = &["item", "title", "link", "date", "summary", "date_format", "article"];
 const ARTICLE_KEYS: &[&str] = &["date", "summary", "content"];
-const SOURCES_SECTIONS: &[(&str, &[&str])] = &[
-    ("[[source]]", SOURCE_KEYS),
-    ("[source.scrape]", SCRAPE_KEYS),
-    ("[source.scrape.article]", ARTICLE_KEYS),
-];
+const SOURCES_SECTIONS: &[(&str, &[&str])] =
+    &[("[[source]]", SOURCE_KEYS), ("[source.scrape]", SCRAPE_KEYS), ("[source.scrape.article]", ARTICLE_KEYS)];
 
 /// Every valid source, and every problem of the file.
 fn check_sources(text: &str, path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
     let mut cx = FileCx::new(path, text);
     let root = cx.parse();
-    let root = Section {
-        table: root.get_ref(),
-        span: 0..0,
-        name: "the top level",
-    };
+    let root = Section { table: root.get_ref(), span: 0..0, name: "the top level" };
     cx.check_keys(&root, SOURCES_ROOT_KEYS, &[], SOURCES_SECTIONS);
 
     let mut sources = Vec::new();
@@ -1371,31 +1151,19 @@ fn check_sources(text: &str, path: &Path) -> (Vec<Source>, Vec<Diagnostic>) {
                         cx.wrong_type(element, "source", "a table ([[source]])");
                         continue;
                     };
-                    let sec = Section {
-                        table,
-                        span: element.span(),
-                        name: "[[source]]",
-                    };
+                    let sec = Section { table, span: element.span(), name: "[[source]]" };
                     if let Some(source) = check_source(&mut cx, &sec, &mut seen) {
                         sources.push(source);
                     }
                 }
             }
-            None => cx.wrong_type(
-                value,
-                "source",
-                "an array of tables (write [[source]], not [source])",
-            ),
+            None => cx.wrong_type(value, "source", "an array of tables (write [[source]], not [source])"),
         }
     }
     (sources, cx.finish())
 }
 
-fn check_source(
-    cx: &mut FileCx<'_>,
-    s: &Section<'_, '_>,
-    seen: &mut HashMap<String, usize>,
-) -> Option<Source> {
+fn check_source(cx: &mut FileCx<'_>, s: &Section<'_, '_>, seen: &mut HashMap<String, usize>) -> Option<Source> {
     cx.check_keys(s, SOURCE_KEYS, SOURCE_ALIASES, SOURCES_SECTIONS);
     let line = cx.position(s.span.start).0;
 
@@ -1412,52 +1180,22 @@ fn check_source(
             return None;
         }
         if let Some(first) = seen.get(at.value) {
-            cx.error(
-                at.span,
-                format!(
-                    "duplicate id {:?}: already used by the source at line {first}",
-                    at.value
-                ),
-            );
+            cx.error(at.span, format!("duplicate id {:?}: already used by the source at line {first}", at.value));
             return None;
         }
         seen.insert(at.value.to_owned(), line);
         Some(at.value.to_owned())
     });
     let name = cx.text(s, "name").map(|at| at.value.to_owned()).optional();
-    let url = cx
-        .text(s, "url")
-        .required(cx, s, "url")
-        .and_then(|at| cx.http_url(at, "url"));
-    let site = cx
-        .text(s, "site")
-        .and_then(|at| cx.http_url(at, "site"))
-        .optional();
-    let schedule = cx
-        .text(s, "schedule")
-        .and_then(|at| schedule_at(cx, at, "schedule"))
-        .optional();
-    let tags = cx
-        .strings(s, "tags")
-        .and_then(|tags| check_tags(cx, tags))
-        .or_else(Vec::new);
-    let language = cx
-        .text(s, "language")
-        .and_then(|at| language(cx, at, "language"))
-        .optional();
+    let url = cx.text(s, "url").required(cx, s, "url").and_then(|at| cx.http_url(at, "url"));
+    let site = cx.text(s, "site").and_then(|at| cx.http_url(at, "site")).optional();
+    let schedule = cx.text(s, "schedule").and_then(|at| schedule_at(cx, at, "schedule")).optional();
+    let tags = cx.strings(s, "tags").and_then(|tags| check_tags(cx, tags)).or_else(Vec::new);
+    let language = cx.text(s, "language").and_then(|at| language(cx, at, "language")).optional();
     let enabled = cx.boolean(s, "enabled").or(true);
-    let include = cx
-        .strings(s, "include")
-        .and_then(|words| keywords(cx, words, "include"))
-        .or_else(Vec::new);
-    let exclude = cx
-        .strings(s, "exclude")
-        .and_then(|words| keywords(cx, words, "exclude"))
-        .or_else(Vec::new);
-    let scrape = cx
-        .table(s, "scrape", "[source.scrape]")
-        .and_then(|sec| scrape_rules(cx, &sec))
-        .optional();
+    let include = cx.strings(s, "include").and_then(|words| keywords(cx, words, "include")).or_else(Vec::new);
+    let exclude = cx.strings(s, "exclude").and_then(|words| keywords(cx, words, "exclude")).or_else(Vec::new);
+    let scrape = cx.table(s, "scrape", "[source.scrape]").and_then(|sec| scrape_rules(cx, &sec)).optional();
 
     let id = id?;
     Some(Source {
@@ -1532,65 +1270,41 @@ fn scrape_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ScrapeRules>
         let f = field_selector(cx, at.clone(), "item")?;
         match f.attr {
             Some(attr) => {
-                cx.error(
-                    at.span,
-                    format!("\"item\" selects elements, not an attribute: drop \"@{attr}\""),
-                );
+                cx.error(at.span, format!("\"item\" selects elements, not an attribute: drop \"@{attr}\""));
                 None
             }
             None => Some((f.selector, f.text)),
         }
     });
-    let title = cx
-        .text(s, "title")
-        .required(cx, s, "title")
-        .and_then(|at| field_selector(cx, at, "title"));
-    let link = cx
-        .text(s, "link")
-        .required(cx, s, "link")
-        .and_then(|at| field_selector(cx, at, "link"));
-    let date = cx
-        .text(s, "date")
-        .and_then(|at| field_selector(cx, at, "date"))
-        .optional();
-    let summary = cx
-        .text(s, "summary")
-        .and_then(|at| field_selector(cx, at, "summary"))
-        .optional();
-    let date_format = cx
-        .string(s, "date_format")
-        .and_then(|at| date_format(cx, at))
-        .optional();
-    let article = cx
-        .table(s, "article", "[source.scrape.article]")
-        .and_then(|sec| article_rules(cx, &sec))
-        .optional();
+    let title = cx.text(s, "title").required(cx, s, "title").and_then(|at| field_selector(cx, at, "title"));
+    let link = cx.text(s, "link").required(cx, s, "link").and_then(|at| field_selector(cx, at, "link"));
+    let date = cx.text(s, "date").and_then(|at| field_selector(cx, at, "date")).optional();
+    let summary = cx.text(s, "summary").and_then(|at| field_selector(cx, at, "summary")).optional();
+    let date_format = cx.string(s, "date_format").and_then(|at| date_format(cx, at)).optional();
+    let article = cx.table(s, "article", "[source.scrape.article]").and_then(|sec| article_rules(cx, &sec)).optional();
     let (item, item_css) = item?;
     let date_format = date_format?;
     let article = article?.map(|a| ArticleRules { date_format: date_format.clone(), ..a });
-    Some(ScrapeRules { item, item_css, title: title?, link: link?, date: date?, summary: summary?, date_format, article })
+    Some(ScrapeRules {
+        item,
+        item_css,
+        title: title?,
+        link: link?,
+        date: date?,
+        summary: summary?,
+        date_format,
+        article,
+    })
 }
 
 fn article_rules(cx: &mut FileCx<'_>, s: &Section<'_, '_>) -> Option<ArticleRules> {
     cx.check_keys(s, ARTICLE_KEYS, &[], SOURCES_SECTIONS);
-    let date = cx
-        .text(s, "date")
-        .and_then(|at| field_selector(cx, at, "date"))
-        .optional();
-    let summary = cx
-        .text(s, "summary")
-        .and_then(|at| field_selector(cx, at, "summary"))
-        .optional();
-    let content = cx
-        .text(s, "content")
-        .and_then(|at| field_selector(cx, at, "content"))
-        .optional();
+    let date = cx.text(s, "date").and_then(|at| field_selector(cx, at, "date")).optional();
+    let summary = cx.text(s, "summary").and_then(|at| field_selector(cx, at, "summary")).optional();
+    let content = cx.text(s, "content").and_then(|at| field_selector(cx, at, "content")).optional();
     let rules = ArticleRules { date: date?, summary: summary?, content: content?, date_format: None };
     if rules.date.is_none() && rules.summary.is_none() && rules.content.is_none() {
-        cx.error(
-            s.span.clone(),
-            "[source.scrape.article] needs at least one of date, summary, content",
-        );
+        cx.error(s.span.clone(), "[source.scrape.article] needs at least one of date, summary, content");
         return None;
     }
     Some(rules)
@@ -1604,16 +1318,12 @@ fn date_format(cx: &mut FileCx<'_>, at: At<&str>) -> Option<String> {
     let problem = if format.trim().is_empty() {
         Some("must not be empty".to_owned())
     } else if StrftimeItems::new(format).any(|item| matches!(item, Item::Error)) {
-        Some(format!(
-            "{format:?} is not a valid chrono format (see the strftime specifiers)"
-        ))
+        Some(format!("{format:?} is not a valid chrono format (see the strftime specifiers)"))
     } else {
-        let sample = chrono::DateTime::parse_from_rfc3339("2023-07-25T09:30:00+02:00")
-            .expect("the sample date is valid");
+        let sample =
+            chrono::DateTime::parse_from_rfc3339("2023-07-25T09:30:00+02:00").expect("the sample date is valid");
         let mut rendered = String::new();
-        write!(rendered, "{}", sample.format(format))
-            .is_err()
-            .then(|| format!("{format:?} cannot format a date"))
+        write!(rendered, "{}", sample.format(format)).is_err().then(|| format!("{format:?} cannot format a date"))
     };
     match problem {
         Some(p) => {
@@ -1645,10 +1355,7 @@ impl FieldSelector {
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
         let (css, attr) = match text.rsplit_once('@') {
-            Some((css, attr))
-                if is_attribute_name(attr)
-                    && css.matches('[').count() == css.matches(']').count() =>
-            {
+            Some((css, attr)) if is_attribute_name(attr) && css.matches('[').count() == css.matches(']').count() => {
                 (css.trim(), Some(attr.to_ascii_lowercase()))
             }
             _ => (text, None),
@@ -1656,17 +1363,9 @@ impl FieldSelector {
         if css.is_empty() {
             return Err(format!("empty CSS selector in {text:?}"));
         }
-        let selector = scraper::Selector::parse(css).map_err(|e| {
-            format!(
-                "invalid CSS selector {css:?}: {}",
-                describe_selector_error(&e)
-            )
-        })?;
-        Ok(FieldSelector {
-            text: text.to_owned(),
-            selector,
-            attr,
-        })
+        let selector = scraper::Selector::parse(css)
+            .map_err(|e| format!("invalid CSS selector {css:?}: {}", describe_selector_error(&e)))?;
+        Ok(FieldSelector { text: text.to_owned(), selector, attr })
     }
 }
 

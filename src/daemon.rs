@@ -333,9 +333,11 @@ async fn after_refresh(shared: &Arc<Shared>, source: &Source, schedule: &config:
                 let mut tracker = shared.outage.lock().unwrap_or_else(|p| p.into_inner());
                 let (in_outage, started) = tracker.failure(&source.id, is_network(error), enabled);
                 if started {
-                    tracing::error!(sources = enabled,
+                    tracing::error!(
+                        sources = enabled,
                         "outage: every source is failing with network errors; the server's own network may be down. \
-                         Backoff is suspended until a source answers again");
+                         Backoff is suspended until a source answers again"
+                    );
                 }
                 in_outage
             };
@@ -417,7 +419,12 @@ async fn publish_now(shared: &Arc<Shared>) {
     match result {
         Ok(Ok(Some(report))) => {
             shared.metrics.observe_publish(started.elapsed());
-            tracing::info!(written = report.written.len(), unchanged = report.unchanged, elapsed_ms = report.elapsed_ms, "published");
+            tracing::info!(
+                written = report.written.len(),
+                unchanged = report.unchanged,
+                elapsed_ms = report.elapsed_ms,
+                "published"
+            );
         }
         Ok(Ok(None)) => tracing::debug!("publish skipped: nothing changed"),
         Ok(Err(e)) => {

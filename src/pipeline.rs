@@ -211,8 +211,11 @@ pub async fn refresh_source(env: &Env, source: &Source, now: DateTime<Utc>) -> S
     if state.gone_url.as_deref() == Some(source.url.as_str()) {
         return report(source, Outcome::Failed(SourceError::Gone { url: source.url.clone() }), started);
     }
-    let validators =
-        if state.url.as_deref() == Some(source.url.as_str()) { state.validators.clone() } else { Validators::default() };
+    let validators = if state.url.as_deref() == Some(source.url.as_str()) {
+        state.validators.clone()
+    } else {
+        Validators::default()
+    };
     let memory = ArticleMemory::Store(env.store.clone());
     let reader = Reader { fetcher: &env.fetcher, max_body_bytes: env.config.fetch.max_body_bytes, allow_files: false };
     let result = fetch_and_extract(&reader, &env.config, source, &validators, &memory, now).await;
@@ -279,7 +282,9 @@ pub async fn refresh_source(env: &Env, source: &Source, now: DateTime<Utc>) -> S
             let message = error.to_string();
             let status = error.http_status();
             let retry_after = match &error {
-                SourceError::Fetch(e) => e.retry_after().and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d),
+                SourceError::Fetch(e) => {
+                    e.retry_after().and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| now + d)
+                }
                 _ => None,
             };
             let gone = match &error {
@@ -410,9 +415,10 @@ pub async fn fetch_and_extract(
     }
     let source = source.clone();
     let document_url = discovered_feed.clone().unwrap_or(doc.url);
-    let extracted = tokio::task::spawn_blocking(move || normalize_feed(raw, &source, document_url, discovered_feed, now))
-        .await
-        .map_err(|e| SourceError::Internal(format!("normalising failed: {e}")))?;
+    let extracted =
+        tokio::task::spawn_blocking(move || normalize_feed(raw, &source, document_url, discovered_feed, now))
+            .await
+            .map_err(|e| SourceError::Internal(format!("normalising failed: {e}")))?;
     Ok(Some((extracted, new_validators)))
 }
 
@@ -429,7 +435,9 @@ pub struct Document {
 pub enum Parsed {
     Feed(RawFeed),
     /// An HTML page without scrape rules: the feeds it links to.
-    Page { feeds: Vec<Url> },
+    Page {
+        feeds: Vec<Url>,
+    },
 }
 
 /// Decodes and parses a document on the blocking pool: a scrape when rules
@@ -523,7 +531,7 @@ async fn follow_articles(
     if wanted.is_empty() {
         return;
     }
-    let results: Vec<(usize, Url, Result<(ArticleRecord, bool), String>)> = futures_util::stream::iter(wanted)
+    let results: Vec<(usize, Url, ArticleResult)> = futures_util::stream::iter(wanted)
         .map(|(index, url)| async move {
             let result = fetch_article(fetcher, &url, rules, memory, now).await;
             (index, url, result)
@@ -552,6 +560,9 @@ async fn follow_articles(
     }
 }
 
+/// An article's record and whether it is new (to be saved), or why it failed.
+type ArticleResult = Result<(ArticleRecord, bool), String>;
+
 /// One article: from memory, revalidated, or fetched. The flag says whether
 /// the record is new and must be saved.
 async fn fetch_article(
@@ -560,7 +571,7 @@ async fn fetch_article(
     rules: &ArticleRules,
     memory: &ArticleMemory,
     now: DateTime<Utc>,
-) -> Result<(ArticleRecord, bool), String> {
+) -> ArticleResult {
     let remembered = match memory {
         ArticleMemory::Store(store) => {
             let key = url.to_string();

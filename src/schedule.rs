@@ -99,8 +99,10 @@ mod tests {
         assert!(a >= at("2026-11-23T10:30:00Z") && a <= at("2026-11-23T10:30:30Z"), "{a}");
         assert_eq!(next_due(&every_half_hour, "ilo", now, None), Some(a), "stable");
         // Sources sharing a schedule are spread out.
-        let starts: std::collections::HashSet<_> =
-            ["ilo", "untfsse", "ripess", "ica", "euricse"].iter().map(|id| next_due(&every_half_hour, id, now, None)).collect();
+        let starts: std::collections::HashSet<_> = ["ilo", "untfsse", "ripess", "ica", "euricse"]
+            .iter()
+            .map(|id| next_due(&every_half_hour, id, now, None))
+            .collect();
         assert!(starts.len() >= 4);
     }
 

@@ -99,7 +99,12 @@ pub enum Attempt<'a> {
         feed_title: Option<&'a str>,
         site_url: Option<&'a str>,
     },
-    Failure { status: Option<u16>, error: &'a str, retry_after: Option<DateTime<Utc>>, gone_url: Option<&'a str> },
+    Failure {
+        status: Option<u16>,
+        error: &'a str,
+        retry_after: Option<DateTime<Utc>>,
+        gone_url: Option<&'a str>,
+    },
 }
 
 /// A health transition worth telling editors about.
@@ -204,8 +209,9 @@ impl Store {
 
     /// Opens an existing database for reading only (`status`, `check`).
     pub fn open_read_only(path: &Path) -> Result<Self> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(|e| StoreError::Open(e, path.to_owned()))?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| StoreError::Open(e, path.to_owned()))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::Open(e, path.to_owned()))?;
         let store = Store { conn };
         let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -289,7 +295,12 @@ impl Store {
     }
 
     /// Records the outcome of one attempt (and nothing else).
-    pub fn record_attempt(&mut self, source_id: &str, attempt: &Attempt<'_>, now: DateTime<Utc>) -> Result<HealthChange> {
+    pub fn record_attempt(
+        &mut self,
+        source_id: &str,
+        attempt: &Attempt<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<HealthChange> {
         let tx = self.conn.transaction()?;
         let change = record_attempt_tx(&tx, source_id, attempt, now)?;
         tx.commit()?;
@@ -311,10 +322,8 @@ impl Store {
         let stats = store_items_tx(&tx, source_id, items, now)?;
         let change = record_attempt_tx(&tx, source_id, attempt, now)?;
         // A source seen for the first time has its flags computed with the current rules.
-        tx.prepare_cached(
-            "UPDATE sources SET filter_fingerprint = ?2 WHERE id = ?1 AND filter_fingerprint IS NULL",
-        )?
-        .execute(params![source_id, filter_fingerprint])?;
+        tx.prepare_cached("UPDATE sources SET filter_fingerprint = ?2 WHERE id = ?1 AND filter_fingerprint IS NULL")?
+            .execute(params![source_id, filter_fingerprint])?;
         if stats.changed() {
             bump_data_version(&tx)?;
         }
@@ -349,9 +358,8 @@ impl Store {
     ) -> Result<u64> {
         let tx = self.conn.transaction()?;
         let entries: Vec<EntryText> = {
-            let mut stmt = tx.prepare_cached(
-                "SELECT id, title, summary, categories, filtered FROM entries WHERE source_id = ?1",
-            )?;
+            let mut stmt =
+                tx.prepare_cached("SELECT id, title, summary, categories, filtered FROM entries WHERE source_id = ?1")?;
             stmt.query_map([source_id], |r| {
                 Ok(EntryText {
                     id: r.get(0)?,
@@ -366,8 +374,7 @@ impl Store {
         let mut flipped = 0;
         let mut touched = BTreeSet::new();
         {
-            let mut update =
-                tx.prepare_cached("UPDATE entries SET filtered = ?2 WHERE id = ?1 RETURNING story_id")?;
+            let mut update = tx.prepare_cached("UPDATE entries SET filtered = ?2 WHERE id = ?1 RETURNING story_id")?;
             for entry in &entries {
                 let filtered = !allows(entry);
                 if filtered != entry.filtered {
@@ -394,7 +401,12 @@ impl Store {
 
     /// The newest visible stories of a scope, newest first, at most `limit`,
     /// strictly older than `before` (a `(published, story_id)` cursor) when given.
-    pub fn stories(&self, scope: Scope<'_>, limit: usize, before: Option<(DateTime<Utc>, i64)>) -> Result<Vec<StoryRow>> {
+    pub fn stories(
+        &self,
+        scope: Scope<'_>,
+        limit: usize,
+        before: Option<(DateTime<Utc>, i64)>,
+    ) -> Result<Vec<StoryRow>> {
         let (before_ts, before_id) = before.map_or((i64::MAX, i64::MAX), |(t, id)| (t.timestamp(), id));
         let ids: Vec<i64> = match scope {
             Scope::All => {
@@ -402,8 +414,7 @@ impl Store {
                     "SELECT id FROM stories WHERE visible = 1 AND (published, id) < (?1, ?2)
                      ORDER BY published DESC, id DESC LIMIT ?3",
                 )?;
-                stmt.query_map(params![before_ts, before_id, limit as i64], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?
+                stmt.query_map(params![before_ts, before_id, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?
             }
             Scope::Sources(sources) => {
                 let list = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
@@ -613,7 +624,9 @@ impl Store {
 
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         self.conn
-            .prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?
+            .prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?
             .execute(params![key, value])?;
         Ok(())
     }
@@ -624,7 +637,12 @@ impl Store {
     }
 }
 
-fn record_attempt_tx(tx: &Transaction<'_>, source_id: &str, attempt: &Attempt<'_>, now: DateTime<Utc>) -> Result<HealthChange> {
+fn record_attempt_tx(
+    tx: &Transaction<'_>,
+    source_id: &str,
+    attempt: &Attempt<'_>,
+    now: DateTime<Utc>,
+) -> Result<HealthChange> {
     let was_failing: bool = tx
         .prepare_cached("SELECT last_outcome = 'failed' FROM sources WHERE id = ?1")?
         .query_row([source_id], |r| r.get::<_, Option<bool>>(0))
@@ -668,7 +686,14 @@ fn record_attempt_tx(tx: &Transaction<'_>, source_id: &str, attempt: &Attempt<'_
                    gone_url = coalesce(?6, gone_url)
                  WHERE id = ?1",
             )?
-            .execute(params![source_id, now, status, error, retry_after.map(|d| d.timestamp()), gone_url])?;
+            .execute(params![
+                source_id,
+                now,
+                status,
+                error,
+                retry_after.map(|d| d.timestamp()),
+                gone_url
+            ])?;
         }
     }
     let failing = matches!(attempt, Attempt::Failure { .. });
@@ -719,7 +744,9 @@ fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now
         let authors = to_json(&item.authors);
         let categories = to_json(&item.categories);
         match existing {
-            Some((_, _, fingerprint, was_filtered, _, _, _)) if fingerprint == item.fingerprint && was_filtered == *filtered => {
+            Some((_, _, fingerprint, was_filtered, _, _, _))
+                if fingerprint == item.fingerprint && was_filtered == *filtered =>
+            {
                 stats.unchanged += 1;
             }
             Some((entry_id, old_story, _, _, old_key, old_published, old_estimated)) => {
@@ -729,7 +756,8 @@ fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now
                     None if old_estimated => (old_published, true),
                     None => (old_published, false),
                 };
-                let story = if old_key == item.story_key { old_story } else { story_for_key(tx, &item.story_key, published)? };
+                let story =
+                    if old_key == item.story_key { old_story } else { story_for_key(tx, &item.story_key, published)? };
                 let updated = item.updated.map_or(now_ts, |u| u.timestamp().max(published));
                 update_entry.execute(params![
                     entry_id,

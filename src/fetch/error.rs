@@ -74,23 +74,15 @@ impl FetchError {
                     return FetchError::TooManyRedirects { url: url.clone() };
                 }
                 Some(RedirectRefused::Scheme(target)) => {
-                    return FetchError::UnsupportedScheme {
-                        url: target.clone(),
-                    };
+                    return FetchError::UnsupportedScheme { url: target.clone() };
                 }
                 None => cause = error.source(),
             }
         }
         if source.is_connect() {
-            FetchError::Connect {
-                url: url.clone(),
-                source,
-            }
+            FetchError::Connect { url: url.clone(), source }
         } else {
-            FetchError::Request {
-                url: url.clone(),
-                source,
-            }
+            FetchError::Request { url: url.clone(), source }
         }
     }
 

@@ -20,10 +20,7 @@ pub(super) struct HostLimiter {
 impl HostLimiter {
     /// `per_host` is at least 1: a limit of 0 would wait forever.
     pub(super) fn new(per_host: usize) -> Self {
-        HostLimiter {
-            per_host: per_host.max(1),
-            hosts: Mutex::new(HashMap::new()),
-        }
+        HostLimiter { per_host: per_host.max(1), hosts: Mutex::new(HashMap::new()) }
     }
 
     /// Waits for a turn on `host`; the turn ends when the permit is dropped.
@@ -53,10 +50,7 @@ impl HostLimiter {
 
     #[cfg(test)]
     fn tracked_hosts(&self) -> usize {
-        self.hosts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.hosts.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 }
 
@@ -72,27 +66,10 @@ mod tests {
         let a1 = limiter.acquire("a.example").now_or_never().flatten();
         let a2 = limiter.acquire("a.example").now_or_never().flatten();
         assert!(a1.is_some() && a2.is_some());
-        assert!(
-            limiter.acquire("a.example").now_or_never().is_none(),
-            "third turn on a host must wait"
-        );
-        assert!(
-            limiter
-                .acquire("b.example")
-                .now_or_never()
-                .flatten()
-                .is_some(),
-            "other hosts do not wait"
-        );
+        assert!(limiter.acquire("a.example").now_or_never().is_none(), "third turn on a host must wait");
+        assert!(limiter.acquire("b.example").now_or_never().flatten().is_some(), "other hosts do not wait");
         drop(a1);
-        assert!(
-            limiter
-                .acquire("a.example")
-                .now_or_never()
-                .flatten()
-                .is_some(),
-            "a freed turn is reusable"
-        );
+        assert!(limiter.acquire("a.example").now_or_never().flatten().is_some(), "a freed turn is reusable");
     }
 
     #[test]
@@ -110,15 +87,8 @@ mod tests {
         drop(limiter.acquire("idle.example").now_or_never().flatten());
         assert_eq!(limiter.tracked_hosts(), 2);
         let _new = limiter.acquire("new.example").now_or_never().flatten();
-        assert_eq!(
-            limiter.tracked_hosts(),
-            2,
-            "idle.example is forgotten, busy.example kept"
-        );
-        assert!(
-            limiter.acquire("busy.example").now_or_never().is_none(),
-            "busy host still limited"
-        );
+        assert_eq!(limiter.tracked_hosts(), 2, "idle.example is forgotten, busy.example kept");
+        assert!(limiter.acquire("busy.example").now_or_never().is_none(), "busy host still limited");
         drop(busy);
     }
 }

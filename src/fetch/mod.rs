@@ -36,8 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{
-    self, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, RETRY_AFTER,
+    self, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use reqwest::{StatusCode, redirect};
 use url::Url;
@@ -168,19 +167,11 @@ impl Fetcher {
         }
         // Queueing for a busy host is not part of the exchange: a source that
         // waits politely behind others must not time out for it.
-        let _turn = self
-            .limiter
-            .acquire(url.host_str().unwrap_or_default())
-            .await;
+        let _turn = self.limiter.acquire(url.host_str().unwrap_or_default()).await;
         let started = Instant::now();
         let outcome = tokio::time::timeout(self.timeout, self.exchange(url, validators, started))
             .await
-            .unwrap_or_else(|_elapsed| {
-                Err(FetchError::Timeout {
-                    url: url.clone(),
-                    after: self.timeout,
-                })
-            });
+            .unwrap_or_else(|_elapsed| Err(FetchError::Timeout { url: url.clone(), after: self.timeout }));
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &outcome {
             Ok(Fetched::Body(body)) => tracing::debug!(
@@ -205,17 +196,9 @@ impl Fetcher {
     }
 
     /// Request, headers and body, without the deadline (`get` adds it).
-    async fn exchange(
-        &self,
-        url: &Url,
-        validators: &Validators,
-        started: Instant,
-    ) -> Result<Fetched, FetchError> {
+    async fn exchange(&self, url: &Url, validators: &Validators, started: Instant) -> Result<Fetched, FetchError> {
         let mut request = self.client.get(url.clone());
-        let conditions = [
-            (IF_NONE_MATCH, &validators.etag),
-            (IF_MODIFIED_SINCE, &validators.last_modified),
-        ];
+        let conditions = [(IF_NONE_MATCH, &validators.etag), (IF_MODIFIED_SINCE, &validators.last_modified)];
         for (name, value) in conditions {
             // A stored validator that is not a valid header value is dropped:
             // an unconditional GET is always a correct fallback.
@@ -224,10 +207,7 @@ impl Fetcher {
             }
         }
 
-        let mut response = request
-            .send()
-            .await
-            .map_err(|error| FetchError::from_send(url, error))?;
+        let mut response = request.send().await.map_err(|error| FetchError::from_send(url, error))?;
         let status = response.status();
         let final_url = response.url().clone();
 
@@ -239,44 +219,29 @@ impl Fetcher {
         if !status.is_success() {
             let retry_after = header_str(response.headers(), &RETRY_AFTER)
                 .and_then(|value| parse_retry_after(value, SystemTime::now()));
-            return Err(FetchError::Status {
-                url: url.clone(),
-                status: status.as_u16(),
-                retry_after,
-            });
+            return Err(FetchError::Status { url: url.clone(), status: status.as_u16(), retry_after });
         }
 
         let announced = response.content_length();
         if announced.is_some_and(|len| len > self.max_body_bytes) {
-            return Err(FetchError::TooLarge {
-                url: url.clone(),
-                limit: self.max_body_bytes,
-            });
+            return Err(FetchError::TooLarge { url: url.clone(), limit: self.max_body_bytes });
         }
         let headers = response.headers();
-        let (content_type, charset) = header_str(headers, &CONTENT_TYPE)
-            .map(split_content_type)
-            .unwrap_or_default();
+        let (content_type, charset) = header_str(headers, &CONTENT_TYPE).map(split_content_type).unwrap_or_default();
         let validators = Validators {
             etag: header_str(headers, &ETAG).map(str::to_owned),
             last_modified: header_str(headers, &LAST_MODIFIED).map(str::to_owned),
         };
 
-        let capacity = announced
-            .unwrap_or(INITIAL_BODY_CAPACITY)
-            .min(self.max_body_bytes);
+        let capacity = announced.unwrap_or(INITIAL_BODY_CAPACITY).min(self.max_body_bytes);
         let mut bytes = BytesMut::with_capacity(usize::try_from(capacity).unwrap_or(0));
-        while let Some(chunk) = response.chunk().await.map_err(|source| FetchError::Body {
-            url: url.clone(),
-            source,
-        })? {
+        while let Some(chunk) =
+            response.chunk().await.map_err(|source| FetchError::Body { url: url.clone(), source })?
+        {
             // Checked before copying, so at most one chunk beyond the cap is
             // ever held (and that one is owned by the connection, not us).
             if (bytes.len() as u64).saturating_add(chunk.len() as u64) > self.max_body_bytes {
-                return Err(FetchError::TooLarge {
-                    url: url.clone(),
-                    limit: self.max_body_bytes,
-                });
+                return Err(FetchError::TooLarge { url: url.clone(), limit: self.max_body_bytes });
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -325,22 +290,14 @@ fn redirect_policy() -> redirect::Policy {
 
 /// A header's value when present and visible ASCII.
 fn header_str<'a>(headers: &'a HeaderMap, name: &header::HeaderName) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// Splits `type/subtype; charset="x"` into the lower-cased media type and
 /// charset.
 fn split_content_type(value: &str) -> (Option<String>, Option<String>) {
     let mut parts = value.split(';');
-    let media_type = parts
-        .next()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_ascii_lowercase);
+    let media_type = parts.next().map(str::trim).filter(|s| !s.is_empty()).map(str::to_ascii_lowercase);
     let charset = parts
         .filter_map(|param| param.split_once('='))
         .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))

@@ -32,10 +32,7 @@ impl Request {
     /// The first header called `name` (case-insensitive).
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -140,15 +137,9 @@ pub(crate) struct TestServer {
 
 impl TestServer {
     /// Binds 127.0.0.1:0 and serves `handler` until dropped.
-    pub(crate) async fn start(
-        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
-    ) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind 127.0.0.1:0");
-        let addr = listener
-            .local_addr()
-            .expect("local address of the test server");
+    pub(crate) async fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("local address of the test server");
         let state = Arc::new(State::default());
         let handler: Arc<Handler> = Arc::new(handler);
         let accept_state = Arc::clone(&state);
@@ -157,18 +148,10 @@ impl TestServer {
             // connection (some are sleeping on purpose).
             let mut connections = JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
-                connections.spawn(serve(
-                    stream,
-                    Arc::clone(&handler),
-                    Arc::clone(&accept_state),
-                ));
+                connections.spawn(serve(stream, Arc::clone(&handler), Arc::clone(&accept_state)));
             }
         });
-        TestServer {
-            addr,
-            state,
-            accept_loop,
-        }
+        TestServer { addr, state, accept_loop }
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -178,11 +161,7 @@ impl TestServer {
 
     /// Every request received so far, in arrival order.
     pub(crate) fn requests(&self) -> Vec<Request> {
-        self.state
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.state.requests.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The most requests that were ever in progress at once, a request being
@@ -204,11 +183,7 @@ async fn serve(stream: TcpStream, handler: Arc<Handler>, state: Arc<State>) {
     let mut stream = BufReader::new(stream);
     while let Some(request) = read_request(&mut stream).await {
         let reply = handler(&request);
-        state
-            .requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(request);
+        state.requests.lock().unwrap_or_else(PoisonError::into_inner).push(request);
 
         let now = state.in_progress.fetch_add(1, Ordering::SeqCst) + 1;
         state.max_in_progress.fetch_max(now, Ordering::SeqCst);
@@ -242,11 +217,7 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> Option<Request> {
         }
         let line = line.trim_end();
         if line.is_empty() {
-            return Some(Request {
-                method,
-                path,
-                headers,
-            });
+            return Some(Request { method, path, headers });
         }
         let (name, value) = line.split_once(':')?;
         headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
@@ -270,14 +241,10 @@ async fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<(
     stream.write_all(head.as_bytes()).await?;
     stream.flush().await?;
 
-    let (piece, pause) = reply
-        .pace
-        .unwrap_or((reply.body.len().max(1), Duration::ZERO));
+    let (piece, pause) = reply.pace.unwrap_or((reply.body.len().max(1), Duration::ZERO));
     for chunk in reply.body.chunks(piece) {
         if reply.framing == Framing::Chunked {
-            stream
-                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
-                .await?;
+            stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).await?;
             stream.write_all(chunk).await?;
             stream.write_all(b"\r\n").await?;
         } else {

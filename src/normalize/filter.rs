@@ -53,17 +53,8 @@ impl Filter {
     /// Folds the keywords; keywords that fold to nothing are ignored (an
     /// empty include keyword would otherwise match everything).
     pub fn new(include: &[String], exclude: &[String]) -> Self {
-        let fold_all = |keywords: &[String]| {
-            keywords
-                .iter()
-                .map(|k| fold(k))
-                .filter(|k| !k.is_empty())
-                .collect()
-        };
-        Filter {
-            include: fold_all(include),
-            exclude: fold_all(exclude),
-        }
+        let fold_all = |keywords: &[String]| keywords.iter().map(|k| fold(k)).filter(|k| !k.is_empty()).collect();
+        Filter { include: fold_all(include), exclude: fold_all(exclude) }
     }
 
     /// True when no keyword is set: every item is allowed.
@@ -91,8 +82,7 @@ impl Filter {
             haystack.push_str(&fold(category));
         }
         let found = |keyword: &String| haystack.contains(keyword.as_str());
-        (self.include.is_empty() || self.include.iter().any(found))
-            && !self.exclude.iter().any(found)
+        (self.include.is_empty() || self.include.iter().any(found)) && !self.exclude.iter().any(found)
     }
 }
 
@@ -108,10 +98,7 @@ mod tests {
     fn fold_cases() {
         let cases: &[(&str, &str)] = &[
             ("Économie Sociale", "economie sociale"),
-            (
-                "  COOPÉRATIVES\n\tet  mutuelles ",
-                "cooperatives et mutuelles",
-            ),
+            ("  COOPÉRATIVES\n\tet  mutuelles ", "cooperatives et mutuelles"),
             ("Œuvre du cœur", "oeuvre du coeur"),
             ("Straße", "strasse"),
             ("ﬁnance", "finance"),
@@ -139,14 +126,7 @@ mod tests {
         }
         let cases = [
             // No keywords: everything passes.
-            Case {
-                include: &[],
-                exclude: &[],
-                title: "Anything",
-                summary: None,
-                categories: &[],
-                allowed: true,
-            },
+            Case { include: &[], exclude: &[], title: "Anything", summary: None, categories: &[], allowed: true },
             // Accent- and case-insensitive include.
             Case {
                 include: &["economie"],

@@ -74,9 +74,8 @@ const URL_SCHEMES: &[&str] = &["http", "https", "mailto"];
 /// part of the story. (`form` itself is only unwrapped: some CMSs wrap a
 /// whole page in one.)
 const DROPPED_WITH_CONTENT: &[&str] = &[
-    "script", "style", "template", "noscript", "noembed", "noframes", "iframe", "frame",
-    "frameset", "object", "embed", "applet", "svg", "math", "textarea", "select", "button",
-    "title", "head",
+    "script", "style", "template", "noscript", "noembed", "noframes", "iframe", "frame", "frameset", "object", "embed",
+    "applet", "svg", "math", "textarea", "select", "button", "title", "head",
 ];
 
 /// `rel` put on every kept link: no window handle, no referrer, and no
@@ -92,10 +91,8 @@ const LINK_REL: &str = "noopener noreferrer nofollow";
 pub fn sanitize_html(fragment: &str, base: &Url) -> String {
     let fragment = bound_markup(fragment);
     let tags: HashSet<&str> = ALLOWED_TAGS.iter().copied().collect();
-    let tag_attributes: HashMap<&str, HashSet<&str>> = ALLOWED_ATTRIBUTES
-        .iter()
-        .map(|(tag, attrs)| (*tag, attrs.iter().copied().collect()))
-        .collect();
+    let tag_attributes: HashMap<&str, HashSet<&str>> =
+        ALLOWED_ATTRIBUTES.iter().map(|(tag, attrs)| (*tag, attrs.iter().copied().collect())).collect();
     Builder::empty()
         .tags(tags)
         .tag_attributes(tag_attributes)
@@ -188,8 +185,7 @@ pub fn plain_text(fragment: &str) -> String {
 /// Characters that render as nothing and only get in the way of matching
 /// and display: zero-width space, word joiner, byte-order mark, soft hyphen.
 fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}')
-        || (c.is_control() && !c.is_whitespace())
+    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}') || (c.is_control() && !c.is_whitespace())
 }
 
 /// `fragment` cut to [`MAX_INPUT_BYTES`] and then before its tag number
@@ -256,9 +252,8 @@ pub(crate) fn truncate_words(text: &str, max_chars: usize) -> String {
         Some(space) if !at_boundary && space >= head.len() / 2 => &head[..space],
         _ => head,
     };
-    let head = head.trim_end_matches(|c: char| {
-        c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '–' | '—' | '(' | '[')
-    });
+    let head = head
+        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '–' | '—' | '(' | '['));
     format!("{head}…")
 }
 
@@ -318,10 +313,7 @@ mod tests {
     #[test]
     fn hostile_markup_is_bounded() {
         for unit in ["<div>", "<rt>x", "<span><div></span>", "<b x=1>", "</p>"] {
-            let html = format!(
-                "start <img src=x onerror=alert(1)> {}<script>alert(1)</script>",
-                unit.repeat(60_000)
-            );
+            let html = format!("start <img src=x onerror=alert(1)> {}<script>alert(1)</script>", unit.repeat(60_000));
             let started = std::time::Instant::now();
             assert!(plain_text(&html).starts_with("start"), "{unit}");
             let clean = sanitize_html(&html, &base());
@@ -329,10 +321,7 @@ mod tests {
             assert_inert(&clean, unit);
             // Debug builds are ~10x slower than release; this still fails
             // by far for the unbounded quadratic case (minutes).
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(5),
-                "{unit}"
-            );
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{unit}");
         }
     }
 
@@ -340,11 +329,7 @@ mod tests {
     fn bound_markup_cuts_before_the_tag_past_the_limit() {
         let tags = |html: &str| {
             html.match_indices('<')
-                .filter(|(i, _)| {
-                    html.as_bytes()
-                        .get(i + 1)
-                        .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'/')
-                })
+                .filter(|(i, _)| html.as_bytes().get(i + 1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'/'))
                 .count()
         };
         let html = "<p>a</p>".repeat(MAX_TAGS);
@@ -382,36 +367,24 @@ mod tests {
     fn sanitize_keeps_allowed_markup() {
         let cases: &[(&str, &str)] = &[
             ("<p>Hello <b>coop</b></p>", "<p>Hello <b>coop</b></p>"),
-            (
-                "<a href=\"/a\">x</a>",
-                "<a href=\"https://www.ilo.org/a\" rel=\"noopener noreferrer nofollow\">x</a>",
-            ),
+            ("<a href=\"/a\">x</a>", "<a href=\"https://www.ilo.org/a\" rel=\"noopener noreferrer nofollow\">x</a>"),
             (
                 "<img src=\"img/p.jpg\" alt=\"Photo\">",
                 "<img src=\"https://www.ilo.org/coop/news/img/p.jpg\" alt=\"Photo\">",
             ),
-            (
-                "<img src=\"//cdn.example.org/p.jpg\">",
-                "<img src=\"https://cdn.example.org/p.jpg\">",
-            ),
+            ("<img src=\"//cdn.example.org/p.jpg\">", "<img src=\"https://cdn.example.org/p.jpg\">"),
             (
                 "<a href=\"mailto:coop@example.org\">mail</a>",
                 "<a href=\"mailto:coop@example.org\" rel=\"noopener noreferrer nofollow\">mail</a>",
             ),
             ("<h1>Top</h1><h2>Sub</h2>", "Top<h2>Sub</h2>"),
-            (
-                "<div class=\"x\" style=\"color:red\" id=\"y\"><p>In</p></div>",
-                "<p>In</p>",
-            ),
+            ("<div class=\"x\" style=\"color:red\" id=\"y\"><p>In</p></div>", "<p>In</p>"),
             (
                 "<table><tr><td colspan=\"2\">c</td></tr></table>",
                 "<table><tbody><tr><td colspan=\"2\">c</td></tr></tbody></table>",
             ),
             ("plain & simple <3", "plain &amp; simple &lt;3"),
-            (
-                "<form action=\"/x\"><p>kept</p><button>Send</button></form>",
-                "<p>kept</p>",
-            ),
+            ("<form action=\"/x\"><p>kept</p><button>Send</button></form>", "<p>kept</p>"),
             ("<p>a<!-- comment -->b</p>", "<p>ab</p>"),
         ];
         for (input, expected) in cases {
@@ -422,15 +395,9 @@ mod tests {
     /// Every vector in the fixture (one per line) must come out inert.
     #[test]
     fn sanitize_neutralises_xss_vectors() {
-        let vectors = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/normalize/xss_vectors.txt"
-        ));
+        let vectors = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/normalize/xss_vectors.txt"));
         let mut count = 0;
-        for vector in vectors
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        {
+        for vector in vectors.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
             count += 1;
             let clean = sanitize_html(vector, &base());
             assert_inert(&clean, vector);
@@ -461,15 +428,9 @@ mod tests {
             "srcdoc",
             "formaction",
         ] {
-            assert!(
-                !lower.contains(needle),
-                "{needle} survived {vector:?}: {clean:?}"
-            );
+            assert!(!lower.contains(needle), "{needle} survived {vector:?}: {clean:?}");
         }
-        assert!(
-            !has_event_handler(&lower),
-            "event handler survived {vector:?}: {clean:?}"
-        );
+        assert!(!has_event_handler(&lower), "event handler survived {vector:?}: {clean:?}");
     }
 
     /// Whether an `on…=` attribute appears inside any tag of `html`.
@@ -485,10 +446,8 @@ mod tests {
                     && matches!(bytes[i - 1], b' ' | b'\t' | b'\n' | b'/' | b'"' | b'\'')
                     && bytes.get(i + 1) == Some(&b'n') =>
                 {
-                    let name_end = bytes[i..]
-                        .iter()
-                        .position(|c| !c.is_ascii_alphanumeric())
-                        .map_or(bytes.len(), |p| i + p);
+                    let name_end =
+                        bytes[i..].iter().position(|c| !c.is_ascii_alphanumeric()).map_or(bytes.len(), |p| i + p);
                     if bytes.get(name_end) == Some(&b'=') {
                         return true;
                     }
@@ -509,14 +468,9 @@ mod tests {
 
     #[test]
     fn sanitize_golden_article() {
-        let input = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/normalize/article.html"
-        ));
-        let expected = include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/normalize/article.expected.html"
-        ));
+        let input = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/normalize/article.html"));
+        let expected =
+            include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/normalize/article.expected.html"));
         let base = Url::parse("https://www.ilo.org/resource/news/ilo-visited-icoop").unwrap();
         assert_eq!(sanitize_html(input, &base), expected.trim_end());
     }
@@ -536,9 +490,6 @@ mod tests {
         assert!(is_blank_html("<p> </p><br>"));
         assert!(!is_blank_html("<p>x</p>"));
         assert!(!is_blank_html("<img src=\"https://e.org/a.png\">"));
-        assert!(is_blank_html(&sanitize_html(
-            "<script>alert(1)</script>",
-            &base()
-        )));
+        assert!(is_blank_html(&sanitize_html("<script>alert(1)</script>", &base())));
     }
 }

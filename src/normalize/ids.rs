@@ -26,14 +26,7 @@ pub fn story_uid(story_key: &str) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x50;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "urn:uuid:{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    format!("urn:uuid:{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// Builds a fingerprint: a BLAKE3 hash over fields written in a fixed order,
@@ -103,10 +96,7 @@ pub(crate) fn content_guid(title: &str, published: Option<DateTime<Utc>>) -> Str
 }
 
 fn hex16(hash: blake3::Hash) -> String {
-    hash.as_bytes()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hash.as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -118,19 +108,11 @@ mod tests {
     #[test]
     fn story_uid_is_pinned() {
         assert_eq!(
-            story_uid(
-                "https://www.ilo.org/resource/news/ilo-visited-icoops-natural-dream-park-korea"
-            ),
+            story_uid("https://www.ilo.org/resource/news/ilo-visited-icoops-natural-dream-park-korea"),
             "urn:uuid:51f2aed8-6deb-5474-a5f3-29513d94f4de"
         );
-        assert_eq!(
-            story_uid("untfsse#tag:unsse.org,2023:42"),
-            "urn:uuid:4d8b03d6-1d66-5252-89e6-05fac846d5f3"
-        );
-        assert_eq!(
-            story_uid(""),
-            "urn:uuid:af1349b9-f5f9-51a6-a040-4dea36dcc949"
-        );
+        assert_eq!(story_uid("untfsse#tag:unsse.org,2023:42"), "urn:uuid:4d8b03d6-1d66-5252-89e6-05fac846d5f3");
+        assert_eq!(story_uid(""), "urn:uuid:af1349b9-f5f9-51a6-a040-4dea36dcc949");
     }
 
     #[test]
@@ -139,19 +121,10 @@ mod tests {
             let uid = story_uid(key);
             let hex = uid.strip_prefix("urn:uuid:").unwrap();
             let groups: Vec<&str> = hex.split('-').collect();
-            assert_eq!(
-                groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
-                [8, 4, 4, 4, 12]
-            );
-            assert!(
-                hex.chars()
-                    .all(|c| c == '-' || matches!(c, '0'..='9' | 'a'..='f'))
-            );
+            assert_eq!(groups.iter().map(|g| g.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
+            assert!(hex.chars().all(|c| c == '-' || matches!(c, '0'..='9' | 'a'..='f')));
             assert!(groups[2].starts_with('5'), "version: {uid}");
-            assert!(
-                groups[3].starts_with(['8', '9', 'a', 'b']),
-                "variant: {uid}"
-            );
+            assert!(groups[3].starts_with(['8', '9', 'a', 'b']), "variant: {uid}");
         }
         assert_ne!(story_uid("a"), story_uid("b"));
         assert_eq!(story_uid("a"), story_uid("a"));
@@ -165,23 +138,15 @@ mod tests {
         };
         assert_ne!(of_list(&["ab"]), of_list(&["a", "b"]));
         assert_ne!(of_list(&[""]), of_list(&[]));
-        let a = Fingerprint::default()
-            .opt_str(None)
-            .opt_str(Some(""))
-            .finish();
-        let b = Fingerprint::default()
-            .opt_str(Some(""))
-            .opt_str(None)
-            .finish();
+        let a = Fingerprint::default().opt_str(None).opt_str(Some("")).finish();
+        let b = Fingerprint::default().opt_str(Some("")).opt_str(None).finish();
         assert_ne!(a, b);
         assert_eq!(a.len(), 32);
     }
 
     #[test]
     fn content_guid_is_stable_and_depends_on_both_fields() {
-        let date = DateTime::parse_from_rfc3339("2023-07-25T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
+        let date = DateTime::parse_from_rfc3339("2023-07-25T00:00:00Z").unwrap().with_timezone(&Utc);
         let g = content_guid("Title", Some(date));
         assert_eq!(g, content_guid("Title", Some(date)));
         assert!(g.starts_with("hash:") && g.len() == 37);

@@ -106,10 +106,7 @@ pub enum Skip {
 /// `ctx.now` is treated as missing: a partner with a broken clock would
 /// otherwise pin its item to the top of every feed until that date.
 pub fn normalize(raw: RawItem, ctx: &Context) -> Result<Item, Skip> {
-    let link = raw
-        .link
-        .as_deref()
-        .and_then(|link| canonical_url(link, ctx.base));
+    let link = raw.link.as_deref().and_then(|link| canonical_url(link, ctx.base));
     let summary = clean_html(raw.summary.as_deref(), ctx.base);
     let content = clean_html(raw.content.as_deref(), ctx.base);
 
@@ -121,10 +118,7 @@ pub fn normalize(raw: RawItem, ctx: &Context) -> Result<Item, Skip> {
         truncate_words(&title, MAX_TITLE_CHARS)
     };
 
-    let horizon = ctx
-        .now
-        .checked_add_signed(MAX_FUTURE)
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let horizon = ctx.now.checked_add_signed(MAX_FUTURE).unwrap_or(DateTime::<Utc>::MAX_UTC);
     let credible = |date: Option<DateTime<Utc>>| date.filter(|d| *d <= horizon);
     let updated = credible(raw.updated);
     let published = credible(raw.published).or(updated);
@@ -158,19 +152,7 @@ pub fn normalize(raw: RawItem, ctx: &Context) -> Result<Item, Skip> {
         .list(&categories)
         .finish();
 
-    Ok(Item {
-        guid,
-        story_key,
-        link,
-        title,
-        summary,
-        content,
-        published,
-        updated,
-        authors,
-        categories,
-        fingerprint,
-    })
+    Ok(Item { guid, story_key, link, title, summary, content, published, updated, authors, categories, fingerprint })
 }
 
 /// Sanitised HTML, or `None` when nothing visible is left.
@@ -181,11 +163,7 @@ fn clean_html(fragment: Option<&str>, base: &Url) -> Option<String> {
 
 /// A title for an item that has none: the start of its summary or content,
 /// else its link.
-fn derive_title(
-    summary: Option<&str>,
-    content: Option<&str>,
-    link: Option<&Url>,
-) -> Option<String> {
+fn derive_title(summary: Option<&str>, content: Option<&str>, link: Option<&Url>) -> Option<String> {
     [summary, content]
         .into_iter()
         .flatten()
@@ -238,9 +216,7 @@ mod tests {
     }
 
     fn at(rfc3339: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(rfc3339)
-            .unwrap()
-            .with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(rfc3339).unwrap().with_timezone(&Utc)
     }
 
     fn now() -> DateTime<Utc> {
@@ -249,14 +225,7 @@ mod tests {
 
     fn run(raw: RawItem) -> Result<Item, Skip> {
         let base = base();
-        normalize(
-            raw,
-            &Context {
-                source_id: "ilo",
-                base: &base,
-                now: now(),
-            },
-        )
+        normalize(raw, &Context { source_id: "ilo", base: &base, now: now() })
     }
 
     fn sample() -> RawItem {
@@ -267,17 +236,9 @@ mod tests {
             published: Some(at("2023-07-20T00:00:00Z")),
             updated: Some(at("2023-07-21T09:30:00Z")),
             unparsed_date: None,
-            summary: Some(
-                "<p onclick=\"x()\">Participants were invited to a study trip.</p>".into(),
-            ),
-            content: Some(
-                "<p>Body <img src=\"img/park.jpg\" alt=\"Park\"></p><script>x()</script>".into(),
-            ),
-            authors: vec![
-                "coop@ilo.org (COOP Unit)".into(),
-                "COOP unit".into(),
-                " ".into(),
-            ],
+            summary: Some("<p onclick=\"x()\">Participants were invited to a study trip.</p>".into()),
+            content: Some("<p>Body <img src=\"img/park.jpg\" alt=\"Park\"></p><script>x()</script>".into()),
+            authors: vec!["coop@ilo.org (COOP Unit)".into(), "COOP unit".into(), " ".into()],
             categories: vec![
                 " Cooperatives ".into(),
                 "coopératives".into(),
@@ -292,24 +253,13 @@ mod tests {
     fn normalizes_a_full_item() {
         let item = run(sample()).unwrap();
         assert_eq!(item.guid, "https://www.ilo.org/?p=1234");
-        assert_eq!(
-            item.link.as_ref().unwrap().as_str(),
-            "https://www.ilo.org/resource/news/icoop"
-        );
+        assert_eq!(item.link.as_ref().unwrap().as_str(), "https://www.ilo.org/resource/news/icoop");
         assert_eq!(item.story_key, "https://www.ilo.org/resource/news/icoop");
-        assert_eq!(
-            item.title,
-            "ILO visited iCOOP\u{2019}s Natural Dream Park & more"
-        );
-        assert_eq!(
-            item.summary.as_deref(),
-            Some("<p>Participants were invited to a study trip.</p>")
-        );
+        assert_eq!(item.title, "ILO visited iCOOP\u{2019}s Natural Dream Park & more");
+        assert_eq!(item.summary.as_deref(), Some("<p>Participants were invited to a study trip.</p>"));
         assert_eq!(
             item.content.as_deref(),
-            Some(
-                "<p>Body <img src=\"https://www.ilo.org/coop/news/img/park.jpg\" alt=\"Park\"></p>"
-            )
+            Some("<p>Body <img src=\"https://www.ilo.org/coop/news/img/park.jpg\" alt=\"Park\"></p>")
         );
         assert_eq!(item.published, Some(at("2023-07-20T00:00:00Z")));
         assert_eq!(item.updated, Some(at("2023-07-21T09:30:00Z")));
@@ -321,129 +271,62 @@ mod tests {
     #[test]
     fn guid_and_story_key_fallbacks() {
         // No guid: the canonical link.
-        let item = run(RawItem {
-            guid: None,
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { guid: None, ..sample() }).unwrap();
         assert_eq!(item.guid, "https://www.ilo.org/resource/news/icoop");
         // Blank guid counts as none.
-        let item = run(RawItem {
-            guid: Some("  ".into()),
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { guid: Some("  ".into()), ..sample() }).unwrap();
         assert_eq!(item.guid, "https://www.ilo.org/resource/news/icoop");
         // No guid, no link: a hash of title and date, stable across fetches.
-        let raw = RawItem {
-            guid: None,
-            link: None,
-            ..sample()
-        };
+        let raw = RawItem { guid: None, link: None, ..sample() };
         let first = run(raw.clone()).unwrap();
         let again = run(raw.clone()).unwrap();
         assert!(first.guid.starts_with("hash:"));
         assert_eq!(first.guid, again.guid);
         assert_eq!(first.story_key, format!("ilo#{}", first.guid));
-        let other = run(RawItem {
-            title: Some("Other".into()),
-            ..raw
-        })
-        .unwrap();
+        let other = run(RawItem { title: Some("Other".into()), ..raw }).unwrap();
         assert_ne!(first.guid, other.guid);
         // A guid but no link: the story key is scoped to the source.
-        let item = run(RawItem {
-            guid: Some("tag:ilo.org,2023:7".into()),
-            link: None,
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { guid: Some("tag:ilo.org,2023:7".into()), link: None, ..sample() }).unwrap();
         assert_eq!(item.story_key, "ilo#tag:ilo.org,2023:7");
         // An unusable link is no link.
-        let item = run(RawItem {
-            link: Some("javascript:alert(1)".into()),
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { link: Some("javascript:alert(1)".into()), ..sample() }).unwrap();
         assert_eq!(item.link, None);
         assert_eq!(item.story_key, "ilo#https://www.ilo.org/?p=1234");
         // Oversized guids are hashed.
-        let item = run(RawItem {
-            guid: Some("g".repeat(5000)),
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { guid: Some("g".repeat(5000)), ..sample() }).unwrap();
         assert!(item.guid.starts_with("hash:") && item.guid.len() == 37);
     }
 
     #[test]
     fn title_fallbacks_and_skips() {
         // Markup-only title: derived from the summary.
-        let item = run(RawItem {
-            title: Some("<img src=x>".into()),
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { title: Some("<img src=x>".into()), ..sample() }).unwrap();
         assert_eq!(item.title, "Participants were invited to a study trip.");
         // Long summary: first ~80 chars at a word boundary and an ellipsis.
         let long = "The 9th CIRIEC International Research Conference on Social Economy was held in Seoul, Korea.";
-        let item = run(RawItem {
-            title: None,
-            summary: Some(long.into()),
-            ..sample()
-        })
-        .unwrap();
-        assert_eq!(
-            item.title,
-            "The 9th CIRIEC International Research Conference on Social Economy was held in…"
-        );
+        let item = run(RawItem { title: None, summary: Some(long.into()), ..sample() }).unwrap();
+        assert_eq!(item.title, "The 9th CIRIEC International Research Conference on Social Economy was held in…");
         // No summary: the content.
-        let item = run(RawItem {
-            title: None,
-            summary: None,
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { title: None, summary: None, ..sample() }).unwrap();
         assert_eq!(item.title, "Body");
         // Nothing but a link: the link.
-        let bare = RawItem {
-            guid: None,
-            title: Some("  ".into()),
-            link: Some("/a".into()),
-            ..RawItem::default()
-        };
+        let bare = RawItem { guid: None, title: Some("  ".into()), link: Some("/a".into()), ..RawItem::default() };
         assert_eq!(run(bare.clone()).unwrap().title, "https://www.ilo.org/a");
         // Nothing at all: skipped, with the reason.
+        assert_eq!(run(RawItem { link: None, ..bare.clone() }), Err(Skip::NoTitleOrLink));
         assert_eq!(
-            run(RawItem {
-                link: None,
-                ..bare.clone()
-            }),
-            Err(Skip::NoTitleOrLink)
-        );
-        assert_eq!(
-            run(RawItem {
-                link: Some("javascript:void(0)".into()),
-                ..bare
-            }),
+            run(RawItem { link: Some("javascript:void(0)".into()), ..bare }),
             Err(Skip::UnusableLink("javascript:void(0)".into()))
         );
         // Over-long titles are capped on a char boundary.
-        let item = run(RawItem {
-            title: Some("é".repeat(2000)),
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { title: Some("é".repeat(2000)), ..sample() }).unwrap();
         assert_eq!(item.title.chars().count(), MAX_TITLE_CHARS + 1);
         assert!(item.title.ends_with('…'));
     }
 
     #[test]
     fn skip_messages() {
-        assert_eq!(
-            Skip::NoTitleOrLink.to_string(),
-            "item has neither a title nor a link"
-        );
+        assert_eq!(Skip::NoTitleOrLink.to_string(), "item has neither a title nor a link");
         assert_eq!(
             Skip::UnusableLink("ftp://x".into()).to_string(),
             "item has no title and its link `ftp://x` is not an http(s) URL"
@@ -460,45 +343,21 @@ mod tests {
         let item = run(raw).unwrap();
         assert_eq!(item.summary, None);
         assert_eq!(item.content, None);
-        let item = run(RawItem {
-            summary: Some("<img src=\"a.png\">".into()),
-            ..sample()
-        })
-        .unwrap();
+        let item = run(RawItem { summary: Some("<img src=\"a.png\">".into()), ..sample() }).unwrap();
         assert!(item.summary.is_some());
     }
 
     #[test]
     fn dates() {
         /// (published, updated) given → (published, updated) kept.
-        type Case<'a> = (
-            Option<&'a str>,
-            Option<&'a str>,
-            Option<&'a str>,
-            Option<&'a str>,
-        );
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, Option<&'a str>);
         let cases: &[Case] = &[
-            (
-                Some("2023-07-20T00:00:00Z"),
-                None,
-                Some("2023-07-20T00:00:00Z"),
-                None,
-            ),
+            (Some("2023-07-20T00:00:00Z"), None, Some("2023-07-20T00:00:00Z"), None),
             // Only updated: published falls back to it.
-            (
-                None,
-                Some("2023-07-21T00:00:00Z"),
-                Some("2023-07-21T00:00:00Z"),
-                Some("2023-07-21T00:00:00Z"),
-            ),
+            (None, Some("2023-07-21T00:00:00Z"), Some("2023-07-21T00:00:00Z"), Some("2023-07-21T00:00:00Z")),
             (None, None, None, None),
             // Within 48 h of now: believed.
-            (
-                Some("2023-08-03T11:00:00Z"),
-                None,
-                Some("2023-08-03T11:00:00Z"),
-                None,
-            ),
+            (Some("2023-08-03T11:00:00Z"), None, Some("2023-08-03T11:00:00Z"), None),
             // Beyond: treated as missing.
             (Some("2023-08-03T13:00:00Z"), None, None, None),
             (
@@ -510,30 +369,14 @@ mod tests {
             (None, Some("2030-01-01T00:00:00Z"), None, None),
         ];
         for (published, updated, want_published, want_updated) in cases {
-            let raw = RawItem {
-                published: published.map(at),
-                updated: updated.map(at),
-                ..sample()
-            };
+            let raw = RawItem { published: published.map(at), updated: updated.map(at), ..sample() };
             let item = run(raw).unwrap();
-            assert_eq!(
-                item.published,
-                want_published.map(at),
-                "{published:?} {updated:?}"
-            );
-            assert_eq!(
-                item.updated,
-                want_updated.map(at),
-                "{published:?} {updated:?}"
-            );
+            assert_eq!(item.published, want_published.map(at), "{published:?} {updated:?}");
+            assert_eq!(item.updated, want_updated.map(at), "{published:?} {updated:?}");
         }
         // `now` near the end of time does not overflow.
         let base = base();
-        let ctx = Context {
-            source_id: "ilo",
-            base: &base,
-            now: DateTime::<Utc>::MAX_UTC,
-        };
+        let ctx = Context { source_id: "ilo", base: &base, now: DateTime::<Utc>::MAX_UTC };
         assert!(normalize(sample(), &ctx).unwrap().published.is_some());
     }
 
@@ -544,75 +387,28 @@ mod tests {
 
         // Differences that normalise away do not change it.
         let same = [
-            RawItem {
-                title: Some("ILO visited iCOOP’s   Natural Dream Park &amp; more".into()),
-                ..sample()
-            },
-            RawItem {
-                link: Some("https://www.ilo.org/resource/news/icoop?fbclid=1".into()),
-                ..sample()
-            },
-            RawItem {
-                summary: Some("<p>Participants were invited to a study trip.</p><!-- x -->".into()),
-                ..sample()
-            },
-            RawItem {
-                unparsed_date: Some("someday".into()),
-                ..sample()
-            },
+            RawItem { title: Some("ILO visited iCOOP’s   Natural Dream Park &amp; more".into()), ..sample() },
+            RawItem { link: Some("https://www.ilo.org/resource/news/icoop?fbclid=1".into()), ..sample() },
+            RawItem { summary: Some("<p>Participants were invited to a study trip.</p><!-- x -->".into()), ..sample() },
+            RawItem { unparsed_date: Some("someday".into()), ..sample() },
         ];
         for raw in same {
-            assert_eq!(
-                run(raw.clone()).unwrap().fingerprint,
-                base_item.fingerprint,
-                "{raw:?}"
-            );
+            assert_eq!(run(raw.clone()).unwrap().fingerprint, base_item.fingerprint, "{raw:?}");
         }
 
         let changed = [
-            RawItem {
-                title: Some("ILO visited iCOOP".into()),
-                ..sample()
-            },
-            RawItem {
-                link: Some("/resource/news/icoop-2".into()),
-                ..sample()
-            },
-            RawItem {
-                summary: Some("Changed".into()),
-                ..sample()
-            },
-            RawItem {
-                summary: None,
-                ..sample()
-            },
-            RawItem {
-                content: Some("<p>Body changed</p>".into()),
-                ..sample()
-            },
-            RawItem {
-                published: Some(at("2023-07-19T00:00:00Z")),
-                ..sample()
-            },
-            RawItem {
-                updated: None,
-                ..sample()
-            },
-            RawItem {
-                authors: vec!["Someone".into()],
-                ..sample()
-            },
-            RawItem {
-                categories: vec!["Cooperatives".into()],
-                ..sample()
-            },
+            RawItem { title: Some("ILO visited iCOOP".into()), ..sample() },
+            RawItem { link: Some("/resource/news/icoop-2".into()), ..sample() },
+            RawItem { summary: Some("Changed".into()), ..sample() },
+            RawItem { summary: None, ..sample() },
+            RawItem { content: Some("<p>Body changed</p>".into()), ..sample() },
+            RawItem { published: Some(at("2023-07-19T00:00:00Z")), ..sample() },
+            RawItem { updated: None, ..sample() },
+            RawItem { authors: vec!["Someone".into()], ..sample() },
+            RawItem { categories: vec!["Cooperatives".into()], ..sample() },
         ];
         for raw in changed {
-            assert_ne!(
-                run(raw.clone()).unwrap().fingerprint,
-                base_item.fingerprint,
-                "{raw:?}"
-            );
+            assert_ne!(run(raw.clone()).unwrap().fingerprint, base_item.fingerprint, "{raw:?}");
         }
     }
 
@@ -630,10 +426,7 @@ mod tests {
             ..sample()
         };
         let item = run(raw).unwrap();
-        assert_eq!(
-            item.authors,
-            ["Jane Doe", "John", "john@example.org", "(Anonymous)"]
-        );
+        assert_eq!(item.authors, ["Jane Doe", "John", "john@example.org", "(Anonymous)"]);
         assert_eq!(item.categories.len(), MAX_CATEGORIES);
         assert_eq!(item.categories[0], "tag 0");
     }
@@ -641,12 +434,7 @@ mod tests {
     #[test]
     fn item_story_uid_follows_story_key() {
         let a = run(sample()).unwrap();
-        let b = run(RawItem {
-            guid: Some("other".into()),
-            title: Some("Other".into()),
-            ..sample()
-        })
-        .unwrap();
+        let b = run(RawItem { guid: Some("other".into()), title: Some("Other".into()), ..sample() }).unwrap();
         assert_eq!(story_uid(&a.story_key), story_uid(&b.story_key));
     }
 }

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 
 use atom_syndication::extension::Extension;
 use atom_syndication::{
-    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text,
-    WriteConfig,
+    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Source, Text, WriteConfig,
 };
 use url::Url;
 
@@ -24,14 +23,9 @@ const FEED_HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 /// bylines as contributors, and an `atom:source` naming the original partner.
 pub fn render(meta: &DocMeta, stories: &[StoryView]) -> String {
     let feed = feed(meta, stories);
-    let config = WriteConfig {
-        write_document_declaration: true,
-        indent_size: Some(2),
-    };
+    let config = WriteConfig { write_document_declaration: true, indent_size: Some(2) };
     // Writing into memory cannot fail: the only errors are I/O errors of the sink.
-    let bytes = feed
-        .write_with_config(Vec::new(), config)
-        .expect("writing XML into a Vec never fails");
+    let bytes = feed.write_with_config(Vec::new(), config).expect("writing XML into a Vec never fails");
     // Every byte written came from a &str, so this never replaces anything.
     let mut out = String::from_utf8_lossy(&bytes).into_owned();
     out.push('\n');
@@ -70,15 +64,10 @@ fn feed(meta: &DocMeta, stories: &[StoryView]) -> Feed {
             value: Some(String::new()),
             ..Extension::default()
         };
-        extensions.insert(
-            "fh".to_owned(),
-            BTreeMap::from([("archive".to_owned(), vec![marker])]),
-        );
+        extensions.insert("fh".to_owned(), BTreeMap::from([("archive".to_owned(), vec![marker])]));
     }
 
-    let subtitle = Some(&meta.description)
-        .filter(|d| !d.trim().is_empty())
-        .map(|d| Text::plain(xml_safe(d)));
+    let subtitle = Some(&meta.description).filter(|d| !d.trim().is_empty()).map(|d| Text::plain(xml_safe(d)));
 
     Feed {
         title: Text::plain(xml_safe(&meta.title)),
@@ -89,10 +78,7 @@ fn feed(meta: &DocMeta, stories: &[StoryView]) -> Feed {
             uri: Some(meta.alternate.to_string()),
             ..Person::default()
         }],
-        generator: Some(Generator {
-            value: "ssefeed".to_owned(),
-            ..Generator::default()
-        }),
+        generator: Some(Generator { value: "ssefeed".to_owned(), ..Generator::default() }),
         links,
         subtitle,
         entries: stories.iter().map(|s| entry(s, feed_lang)).collect(),
@@ -104,40 +90,24 @@ fn feed(meta: &DocMeta, stories: &[StoryView]) -> Feed {
 }
 
 fn link(href: &Url, rel: &str, mime: Option<&str>) -> Link {
-    Link {
-        href: href.to_string(),
-        rel: rel.to_owned(),
-        mime_type: mime.map(str::to_owned),
-        ..Link::default()
-    }
+    Link { href: href.to_string(), rel: rel.to_owned(), mime_type: mime.map(str::to_owned), ..Link::default() }
 }
 
 fn entry(story: &StoryView, feed_lang: Option<&str>) -> Entry {
     // Only say the language where it differs from the feed's.
-    let lang = language(story.language.as_deref())
-        .filter(|l| Some(*l) != feed_lang)
-        .map(str::to_owned);
+    let lang = language(story.language.as_deref()).filter(|l| Some(*l) != feed_lang).map(str::to_owned);
 
     let mut title = Text::plain(xml_safe(&story.title));
     title.lang.clone_from(&lang);
 
-    let summary = story
-        .summary
-        .as_deref()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| {
-            let mut text = Text::html(xml_safe(s));
-            text.lang.clone_from(&lang);
-            text
-        });
+    let summary = story.summary.as_deref().filter(|s| !s.trim().is_empty()).map(|s| {
+        let mut text = Text::html(xml_safe(s));
+        text.lang.clone_from(&lang);
+        text
+    });
 
-    let links: Vec<Link> = story
-        .link
-        .as_deref()
-        .and_then(web_url)
-        .map(|l| link(&l, "alternate", Some("text/html")))
-        .into_iter()
-        .collect();
+    let links: Vec<Link> =
+        story.link.as_deref().and_then(web_url).map(|l| link(&l, "alternate", Some("text/html"))).into_iter().collect();
 
     let content = match story.content.as_deref().filter(|c| !c.trim().is_empty()) {
         Some(html) => Some(Content {
@@ -175,27 +145,18 @@ fn entry(story: &StoryView, feed_lang: Option<&str>) -> Entry {
             .iter()
             .map(|c| xml_safe(c.trim()).into_owned())
             .filter(|c| !c.is_empty())
-            .map(|term| Category {
-                term,
-                ..Category::default()
-            })
+            .map(|term| Category { term, ..Category::default() })
             .collect(),
         contributors: story
             .authors
             .iter()
             .map(|a| xml_safe(a.trim()).into_owned())
             .filter(|a| !a.is_empty())
-            .map(|name| Person {
-                name,
-                ..Person::default()
-            })
+            .map(|name| Person { name, ..Person::default() })
             .collect(),
         links,
         published: Some(story.published.fixed_offset()),
-        source: story
-            .sources
-            .first()
-            .and_then(|s| source(s, story.updated.fixed_offset())),
+        source: story.sources.first().and_then(|s| source(s, story.updated.fixed_offset())),
         summary,
         content,
         ..Entry::default()
@@ -209,16 +170,8 @@ fn partner(source: &SourceRef) -> Option<Person> {
     if name.is_empty() {
         return None;
     }
-    let uri = source
-        .site
-        .as_deref()
-        .and_then(web_url)
-        .map(|u| u.to_string());
-    Some(Person {
-        name,
-        uri,
-        ..Person::default()
-    })
+    let uri = source.site.as_deref().and_then(web_url).map(|u| u.to_string());
+    Some(Person { name, uri, ..Person::default() })
 }
 
 /// `atom:source` for the original partner: its name, its own feed (or listing
@@ -242,9 +195,7 @@ fn source(partner: &SourceRef, updated: FixedDateTime) -> Option<Source> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::test_support::{
-        archive_meta, assert_golden, assert_well_formed, meta, stories,
-    };
+    use crate::publish::test_support::{archive_meta, assert_golden, assert_well_formed, meta, stories};
 
     fn rendered() -> String {
         render(&meta("atom.xml"), &stories())
@@ -275,14 +226,8 @@ mod tests {
         assert_eq!(feed.entries.len(), stories.len());
         for (entry, story) in feed.entries.iter().zip(&stories) {
             assert_eq!(entry.id, story.uid);
-            assert_eq!(
-                entry.title.as_ref().map(|t| t.content.as_str()),
-                Some(story.title.as_str())
-            );
-            assert_eq!(
-                entry.links.first().map(|l| l.href.as_str()),
-                story.link.as_deref()
-            );
+            assert_eq!(entry.title.as_ref().map(|t| t.content.as_str()), Some(story.title.as_str()));
+            assert_eq!(entry.links.first().map(|l| l.href.as_str()), story.link.as_deref());
             assert_eq!(entry.published, Some(story.published));
             assert_eq!(entry.updated, Some(story.updated));
             let authors: Vec<&str> = entry.authors.iter().map(|a| a.name.as_str()).collect();
@@ -290,14 +235,8 @@ mod tests {
             assert_eq!(authors, partners);
         }
         let first = &feed.entries[0];
-        assert_eq!(
-            first.summary.as_ref().map(|s| s.content.as_str()),
-            stories[0].summary.as_deref()
-        );
-        assert_eq!(
-            first.content.as_ref().and_then(|c| c.body.as_deref()),
-            stories[0].content.as_deref()
-        );
+        assert_eq!(first.summary.as_ref().map(|s| s.content.as_str()), stories[0].summary.as_deref());
+        assert_eq!(first.content.as_ref().and_then(|c| c.body.as_deref()), stories[0].content.as_deref());
         let categories: Vec<&str> = first.categories.iter().map(|c| c.term.as_str()).collect();
         assert_eq!(categories, ["cooperatives", "ILO & partners"]);
     }
@@ -305,12 +244,10 @@ mod tests {
     #[test]
     fn feed_links_self_alternate_hub() {
         let xml = rendered();
-        assert!(xml.contains(
-            r#"<link href="https://news.example.org/atom.xml" rel="self" type="application/atom+xml"/>"#
-        ));
-        assert!(xml.contains(
-            r#"<link href="https://news.example.org/" rel="alternate" type="text/html"/>"#
-        ));
+        assert!(
+            xml.contains(r#"<link href="https://news.example.org/atom.xml" rel="self" type="application/atom+xml"/>"#)
+        );
+        assert!(xml.contains(r#"<link href="https://news.example.org/" rel="alternate" type="text/html"/>"#));
         assert!(xml.contains(r#"<link href="https://hub.example.org/" rel="hub"/>"#));
         assert!(xml.contains(r#"xml:lang="en""#));
         // Not an archive: no history namespace, marker or links.
@@ -325,30 +262,15 @@ mod tests {
         assert!(xml.contains("<fh:archive></fh:archive>"));
         for (rel, href) in [
             ("current", "https://news.example.org/atom.xml"),
-            (
-                "prev-archive",
-                "https://news.example.org/archive/2026-11-21/atom.xml",
-            ),
-            (
-                "next-archive",
-                "https://news.example.org/archive/2026-11-23/atom.xml",
-            ),
+            ("prev-archive", "https://news.example.org/archive/2026-11-21/atom.xml"),
+            ("next-archive", "https://news.example.org/archive/2026-11-23/atom.xml"),
         ] {
             let link = format!(r#"<link href="{href}" rel="{rel}" type="application/atom+xml"/>"#);
             assert!(xml.contains(&link), "missing {link}");
         }
         let feed = feed_rs::parser::parse(xml.as_bytes()).expect("parses");
         let rels: Vec<&str> = feed.links.iter().filter_map(|l| l.rel.as_deref()).collect();
-        assert_eq!(
-            rels,
-            [
-                "self",
-                "alternate",
-                "current",
-                "prev-archive",
-                "next-archive"
-            ]
-        );
+        assert_eq!(rels, ["self", "alternate", "current", "prev-archive", "next-archive"]);
     }
 
     #[test]
@@ -358,11 +280,7 @@ mod tests {
         assert!(xml.contains("<id>https://www.ilo.org/resource/news?topic=coop&amp;lang=en</id>"));
         // Bylines are contributors, partners are authors.
         let feed = feed_rs::parser::parse(xml.as_bytes()).expect("parses");
-        let contributors: Vec<&str> = feed.entries[0]
-            .contributors
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
+        let contributors: Vec<&str> = feed.entries[0].contributors.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(contributors, ["Jane O'Neil"]);
         // A French story in an English feed says so; an invalid tag is dropped.
         assert!(xml.contains(r#"<title xml:lang="fr">Économie sociale"#));
@@ -374,12 +292,8 @@ mod tests {
         let mut stories = stories();
         stories[1].link = None;
         let xml = render(&meta("atom.xml"), &stories);
-        assert!(xml.contains(
-            r#"<content type="text">Task force meets: &apos;SSE &gt; GDP?&apos;</content>"#
-        ));
+        assert!(xml.contains(r#"<content type="text">Task force meets: &apos;SSE &gt; GDP?&apos;</content>"#));
         // Story 4 has a summary but no link: the summary doubles as content.
-        assert!(
-            xml.contains(r#"<content type="html">&lt;p&gt;A week of events 🎉 on &lt;strong&gt;"#)
-        );
+        assert!(xml.contains(r#"<content type="html">&lt;p&gt;A week of events 🎉 on &lt;strong&gt;"#));
     }
 }

@@ -103,11 +103,7 @@ pub fn render_index(ctx: &PageContext<'_>) -> Result<String, minijinja::Error> {
 /// `https://…`; every attribute in the templates is double-quoted,
 /// so the reserved five are all that matter. Other values (numbers, safe
 /// strings, other contexts) go through minijinja's formatter.
-fn escape(
-    out: &mut Output<'_>,
-    state: &State<'_, '_>,
-    value: &Value,
-) -> Result<(), minijinja::Error> {
+fn escape(out: &mut Output<'_>, state: &State<'_, '_>, value: &Value) -> Result<(), minijinja::Error> {
     match (state.auto_escape(), value.as_str()) {
         (AutoEscape::Html, Some(text)) if !value.is_safe() => {
             Ok(out.write_str(&html_escape::encode_quoted_attribute(text))?)
@@ -226,18 +222,11 @@ impl<'a> PageView<'a> {
             tags: ctx
                 .tags
                 .iter()
-                .map(|t| TagView {
-                    name: &t.name,
-                    url: t.url.as_str(),
-                    current: &t.url == ctx.page_url,
-                })
+                .map(|t| TagView { name: &t.name, url: t.url.as_str(), current: &t.url == ctx.page_url })
                 .collect(),
             generated_at: TimeView {
                 iso: ctx.generated_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-                text: ctx
-                    .generated_at
-                    .format("%A %-d %B %Y, %H:%M UTC")
-                    .to_string(),
+                text: ctx.generated_at.format("%A %-d %B %Y, %H:%M UTC").to_string(),
             },
         }
     }
@@ -264,10 +253,7 @@ fn days<'a>(stories: &'a [StoryView], page_lang: &str, tags: &'a [TagLink]) -> V
 }
 
 fn story_card<'a>(story: &'a StoryView, page_lang: &str, tags: &'a [TagLink]) -> StoryCard<'a> {
-    let html = [&story.summary, &story.content]
-        .into_iter()
-        .flatten()
-        .find(|h| !h.trim().is_empty());
+    let html = [&story.summary, &story.content].into_iter().flatten().find(|h| !h.trim().is_empty());
     StoryCard {
         title: &story.title,
         link: story.link.as_deref().filter(|l| is_web_url(l)),
@@ -278,23 +264,15 @@ fn story_card<'a>(story: &'a StoryView, page_lang: &str, tags: &'a [TagLink]) ->
         sources: story
             .sources
             .iter()
-            .map(|s| CreditView {
-                name: &s.name,
-                site: s.site.as_deref().filter(|u| is_web_url(u)),
-            })
+            .map(|s| CreditView { name: &s.name, site: s.site.as_deref().filter(|u| is_web_url(u)) })
             .collect(),
-        excerpt: html
-            .map(|h| html_excerpt(h, EXCERPT_CHARS))
-            .filter(|e| !e.is_empty()),
+        excerpt: html.map(|h| html_excerpt(h, EXCERPT_CHARS)).filter(|e| !e.is_empty()),
         tags: story
             .categories
             .iter()
             .map(|c| c.trim())
             .filter(|c| !c.is_empty())
-            .map(|name| StoryTagView {
-                name,
-                url: tags.iter().find(|t| t.name == name).map(|t| t.url.as_str()),
-            })
+            .map(|name| StoryTagView { name, url: tags.iter().find(|t| t.name == name).map(|t| t.url.as_str()) })
             .collect(),
     }
 }
@@ -347,25 +325,13 @@ mod tests {
             site: url("https://sse.example.org/about?x=1&y=2"),
             stories: stories(),
             sources: vec![
-                PageSource {
-                    source: ilo(),
-                    health: "ok".into(),
-                },
-                PageSource {
-                    source: ripess(),
-                    health: "failing: HTTP 503 <Service Unavailable>".into(),
-                },
-                PageSource {
-                    source: untfsse(),
-                    health: "ok".into(),
-                },
+                PageSource { source: ilo(), health: "ok".into() },
+                PageSource { source: ripess(), health: "failing: HTTP 503 <Service Unavailable>".into() },
+                PageSource { source: untfsse(), health: "ok".into() },
             ],
             tags: ["ilo", "networks", "un"]
                 .into_iter()
-                .map(|t| TagLink {
-                    name: t.into(),
-                    url: url(&format!("https://news.example.org/tags/{t}/index.html")),
-                })
+                .map(|t| TagLink { name: t.into(), url: url(&format!("https://news.example.org/tags/{t}/index.html")) })
                 .collect(),
         }
     }
@@ -420,16 +386,10 @@ mod tests {
     #[test]
     fn groups_stories_by_day() {
         let html = index();
-        let monday = html
-            .find("Monday 23 November 2026")
-            .expect("monday heading");
-        let sunday = html
-            .find("Sunday 22 November 2026")
-            .expect("sunday heading");
+        let monday = html.find("Monday 23 November 2026").expect("monday heading");
+        let sunday = html.find("Sunday 22 November 2026").expect("sunday heading");
         let first = html.find("Task force meets").expect("monday story");
-        let third = html
-            .find("Économie sociale et solidaire : un élan")
-            .expect("sunday story");
+        let third = html.find("Économie sociale et solidaire : un élan").expect("sunday story");
         assert!(monday < first && first < sunday && sunday < third);
         assert_eq!(html.matches("<h2 id=\"day-").count(), 2);
     }
@@ -469,11 +429,7 @@ mod tests {
         assert!(html.contains("<span class=\"health failing\">"));
         assert!(html.contains("<span class=\"health\">ok</span>"));
         // A category that is also a tag page links to it.
-        assert!(
-            html.contains(
-                "<li><a href=\"https://news.example.org/tags/un/index.html\">un</a></li>"
-            )
-        );
+        assert!(html.contains("<li><a href=\"https://news.example.org/tags/un/index.html\">un</a></li>"));
         // The date-less story says so; the French one is marked up as French.
         assert!(html.contains("first seen 16:45 UTC"));
         assert!(html.contains("<article lang=\"fr\">"));
@@ -485,9 +441,7 @@ mod tests {
     fn tag_pages_use_absolute_links_and_mark_the_current_tag() {
         let f = fixture("tags/un/");
         let html = render_index(&context(&f, Some("Tag: un"))).expect("renders");
-        assert!(
-            html.contains("<title>Tag: un · Social &amp; Solidarity Economy &lt;News&gt;</title>")
-        );
+        assert!(html.contains("<title>Tag: un · Social &amp; Solidarity Economy &lt;News&gt;</title>"));
         assert!(html.contains("<h1>Tag: un</h1>"));
         assert!(html.contains("href=\"https://news.example.org/tags/un/rss.xml\""));
         assert!(html.contains("aria-current=\"page\">un</a>"));

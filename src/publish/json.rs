@@ -101,18 +101,8 @@ pub fn render(meta: &DocMeta, stories: &[StoryView]) -> String {
         feed_url: meta.self_url.as_str(),
         description: Some(meta.description.as_str()).filter(|d| !d.trim().is_empty()),
         language: language(Some(&meta.language)),
-        authors: vec![Author {
-            name: &meta.title,
-            url: Some(meta.alternate.to_string()),
-        }],
-        hubs: meta
-            .hub
-            .iter()
-            .map(|hub| Hub {
-                kind: "WebSub",
-                url: hub.as_str(),
-            })
-            .collect(),
+        authors: vec![Author { name: &meta.title, url: Some(meta.alternate.to_string()) }],
+        hubs: meta.hub.iter().map(|hub| Hub { kind: "WebSub", url: hub.as_str() }).collect(),
         items: stories.iter().map(item).collect(),
     };
     // These structs hold only strings, numbers and sequences, which always
@@ -130,43 +120,20 @@ fn item(story: &StoryView) -> Item<'_> {
         title: &story.title,
         content_html,
         content_text: content_html.is_none().then_some(""),
-        summary: non_blank(&story.summary)
-            .map(|s| html_excerpt(s, SUMMARY_CHARS))
-            .filter(|s| !s.is_empty()),
+        summary: non_blank(&story.summary).map(|s| html_excerpt(s, SUMMARY_CHARS)).filter(|s| !s.is_empty()),
         date_published: rfc3339(story.published),
         date_modified: rfc3339(story.updated),
         authors: story
             .sources
             .iter()
             .filter(|s| !s.name.trim().is_empty())
-            .map(|s| Author {
-                name: &s.name,
-                url: s.site.as_deref().and_then(web_url).map(String::from),
-            })
+            .map(|s| Author { name: &s.name, url: s.site.as_deref().and_then(web_url).map(String::from) })
             .collect(),
-        tags: story
-            .categories
-            .iter()
-            .map(|c| c.trim())
-            .filter(|c| !c.is_empty())
-            .collect(),
+        tags: story.categories.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect(),
         language: language(story.language.as_deref()),
         ssefeed: Extension {
-            sources: story
-                .sources
-                .iter()
-                .map(|s| ExtensionSource {
-                    id: &s.id,
-                    name: &s.name,
-                    url: &s.url,
-                })
-                .collect(),
-            bylines: story
-                .authors
-                .iter()
-                .map(|a| a.trim())
-                .filter(|a| !a.is_empty())
-                .collect(),
+            sources: story.sources.iter().map(|s| ExtensionSource { id: &s.id, name: &s.name, url: &s.url }).collect(),
+            bylines: story.authors.iter().map(|a| a.trim()).filter(|a| !a.is_empty()).collect(),
             date_estimated: story.date_estimated,
         },
     }
@@ -227,20 +194,9 @@ mod tests {
         assert_eq!(first["id"], "urn:uuid:6f1c1f4e-3c5e-4f7a-9b1e-000000000001");
         assert_eq!(first["date_published"], "2026-11-23T09:30:00Z");
         assert_eq!(first["date_modified"], "2026-11-23T11:00:00Z");
-        assert_eq!(
-            first["summary"],
-            "The ILO's COOP unit & RIPESS report growth. Read on."
-        );
-        assert!(
-            first["content_html"]
-                .as_str()
-                .expect("html")
-                .starts_with("<p>Full text")
-        );
-        assert_eq!(
-            first["authors"][1]["name"],
-            "RIPESS — Réseau intercontinental"
-        );
+        assert_eq!(first["summary"], "The ILO's COOP unit & RIPESS report growth. Read on.");
+        assert!(first["content_html"].as_str().expect("html").starts_with("<p>Full text"));
+        assert_eq!(first["authors"][1]["name"], "RIPESS — Réseau intercontinental");
         assert_eq!(first["authors"][1]["url"], "https://www.ripess.org/");
         assert_eq!(first["_ssefeed"]["sources"][0]["id"], "ilo-coop");
         assert_eq!(first["_ssefeed"]["sources"][1]["id"], "ripess");
@@ -252,21 +208,11 @@ mod tests {
         assert!(items[1].get("content_html").is_none());
         assert!(items[1].get("summary").is_none());
         // Content only: content_html, no summary; estimated date flagged.
-        assert!(
-            items[2]["content_html"]
-                .as_str()
-                .expect("html")
-                .starts_with("<h2>")
-        );
+        assert!(items[2]["content_html"].as_str().expect("html").starts_with("<h2>"));
         assert_eq!(items[2]["_ssefeed"]["date_estimated"], true);
         assert!(items[0]["_ssefeed"].get("date_estimated").is_none());
         // Summary only: it is the content too. No link, invalid language: omitted.
-        assert!(
-            items[3]["content_html"]
-                .as_str()
-                .expect("html")
-                .contains("🎉")
-        );
+        assert!(items[3]["content_html"].as_str().expect("html").contains("🎉"));
         assert!(items[3].get("url").is_none());
         assert!(items[3].get("language").is_none());
     }
@@ -279,15 +225,9 @@ mod tests {
         assert_eq!(feed.entries.len(), stories.len());
         for (entry, story) in feed.entries.iter().zip(&stories) {
             assert_eq!(entry.id, story.uid);
-            assert_eq!(
-                entry.title.as_ref().map(|t| t.content.as_str()),
-                Some(story.title.as_str())
-            );
+            assert_eq!(entry.title.as_ref().map(|t| t.content.as_str()), Some(story.title.as_str()));
             assert_eq!(entry.published, Some(story.published));
-            assert_eq!(
-                entry.links.first().map(|l| l.href.as_str()),
-                story.link.as_deref()
-            );
+            assert_eq!(entry.links.first().map(|l| l.href.as_str()), story.link.as_deref());
         }
     }
 }

@@ -135,12 +135,7 @@ fn outline(source: &OpmlSource) -> BytesStart<'static> {
     e.push_attribute(("text", text.as_ref()));
     e.push_attribute(("title", text.as_ref()));
     e.push_attribute(("xmlUrl", xml_url.as_ref()));
-    if let Some(html_url) = source
-        .html_url
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
+    if let Some(html_url) = source.html_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         e.push_attribute(("htmlUrl", xml_safe(html_url).as_ref()));
     }
     // OPML categories are comma-separated, slash-delimited paths: a tag may
@@ -148,12 +143,7 @@ fn outline(source: &OpmlSource) -> BytesStart<'static> {
     let tags: Vec<String> = source
         .tags
         .iter()
-        .map(|t| {
-            t.replace([',', '/'], " ")
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
+        .map(|t| t.replace([',', '/'], " ").split_whitespace().collect::<Vec<_>>().join(" "))
         .filter(|t| !t.is_empty())
         .collect();
     if !tags.is_empty() {
@@ -189,10 +179,7 @@ pub fn parse(text: &str) -> Result<Vec<OpmlOutline>, OpmlError> {
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(source) => {
-                return Err(OpmlError::Xml {
-                    position: reader.error_position(),
-                    source,
-                });
+                return Err(OpmlError::Xml { position: reader.error_position(), source });
             }
         };
         match event {
@@ -213,11 +200,7 @@ pub fn parse(text: &str) -> Result<Vec<OpmlOutline>, OpmlError> {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let name = element_name(e);
                 let is_outline = name.eq_ignore_ascii_case("outline");
-                let attrs = if is_outline {
-                    Some(OutlineAttrs::read(e, position)?)
-                } else {
-                    None
-                };
+                let attrs = if is_outline { Some(OutlineAttrs::read(e, position)?) } else { None };
                 let label = attrs.as_ref().and_then(|a| a.label());
                 if let Some(attrs) = attrs {
                     let parent = stack.iter().rev().find_map(|f| f.label.clone());
@@ -295,9 +278,8 @@ impl OutlineAttrs {
                 "category" => &mut out.category,
                 _ => continue,
             };
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|source| OpmlError::Xml { position, source })?;
+            let value =
+                attr.normalized_value(XmlVersion::Implicit1_0).map_err(|source| OpmlError::Xml { position, source })?;
             let value = value.trim();
             if !value.is_empty() {
                 *slot = Some(value.to_owned());
@@ -345,10 +327,7 @@ mod tests {
     use crate::publish::test_support::{assert_golden, assert_well_formed};
 
     fn fixture(name: &str) -> String {
-        let path = format!(
-            "{}/tests/fixtures/publish/opml/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/tests/fixtures/publish/opml/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -386,10 +365,7 @@ mod tests {
         let opml = render("Social & Solidarity Economy <News>", &sources());
         assert_golden("sources.opml", &opml);
         assert_well_formed(&opml);
-        assert_eq!(
-            opml,
-            render("Social & Solidarity Economy <News>", &sources())
-        );
+        assert_eq!(opml, render("Social & Solidarity Economy <News>", &sources()));
     }
 
     #[test]
@@ -399,19 +375,13 @@ mod tests {
         assert_eq!(outlines.len(), 3);
         let first = &outlines[0];
         assert_eq!(first.title, "ILO COOP & SSE Unit");
-        assert_eq!(
-            first.xml_url,
-            "https://www.ilo.org/resource/news?topic=coop&lang=en"
-        );
+        assert_eq!(first.xml_url, "https://www.ilo.org/resource/news?topic=coop&lang=en");
         assert_eq!(first.html_url.as_deref(), Some("https://www.ilo.org/coop"));
         assert_eq!(first.kind.as_deref(), Some("rss"));
         assert_eq!(first.language.as_deref(), Some("en"));
         assert_eq!(first.tags, ["ilo", "un"]);
         assert_eq!(first.category, None);
-        assert_eq!(
-            outlines[1].title,
-            "RIPESS — \"Réseau\" <intercontinental> 🌍"
-        );
+        assert_eq!(outlines[1].title, "RIPESS — \"Réseau\" <intercontinental> 🌍");
         // A tag cannot carry OPML's separators.
         assert_eq!(outlines[1].tags, ["networks odd"]);
         assert_eq!(outlines[1].language, None);
@@ -423,39 +393,17 @@ mod tests {
     #[test]
     fn parse_flattens_nested_folders() {
         let outlines = parse(&fixture("nested.opml")).expect("parses");
-        let got: Vec<(&str, &str, Option<&str>)> = outlines
-            .iter()
-            .map(|o| (o.title.as_str(), o.xml_url.as_str(), o.category.as_deref()))
-            .collect();
+        let got: Vec<(&str, &str, Option<&str>)> =
+            outlines.iter().map(|o| (o.title.as_str(), o.xml_url.as_str(), o.category.as_deref())).collect();
         assert_eq!(
             got,
             [
                 ("Top-level feed", "https://example.org/top.xml", None),
-                (
-                    "ICA news",
-                    "https://ica.coop/en/rss.xml",
-                    Some("Cooperatives")
-                ),
-                (
-                    "EURICSE",
-                    "https://euricse.eu/feed/",
-                    Some("Research & data")
-                ),
-                (
-                    "Text only",
-                    "https://example.org/text-only.xml",
-                    Some("Research & data")
-                ),
-                (
-                    "https://example.org/no-name.xml",
-                    "https://example.org/no-name.xml",
-                    Some("Cooperatives")
-                ),
-                (
-                    "Upper-case attributes",
-                    "https://example.org/upper.xml",
-                    Some("Elsewhere")
-                ),
+                ("ICA news", "https://ica.coop/en/rss.xml", Some("Cooperatives")),
+                ("EURICSE", "https://euricse.eu/feed/", Some("Research & data")),
+                ("Text only", "https://example.org/text-only.xml", Some("Research & data")),
+                ("https://example.org/no-name.xml", "https://example.org/no-name.xml", Some("Cooperatives")),
+                ("Upper-case attributes", "https://example.org/upper.xml", Some("Elsewhere")),
             ]
         );
         let ica = &outlines[1];
@@ -469,16 +417,11 @@ mod tests {
     fn parse_refuses_hostile_or_broken_input_without_panicking() {
         type Check = fn(&OpmlError) -> bool;
         let cases: &[(&str, Check)] = &[
-            (
-                "not-opml.xml",
-                |e| matches!(e, OpmlError::NotOpml(n) if n == "rss"),
-            ),
+            ("not-opml.xml", |e| matches!(e, OpmlError::NotOpml(n) if n == "rss")),
             ("truncated.opml", |e| matches!(e, OpmlError::Truncated(_))),
             ("mismatched.opml", |e| matches!(e, OpmlError::Xml { .. })),
             ("entity-bomb.opml", |e| matches!(e, OpmlError::Xml { .. })),
-            ("duplicate-attribute.opml", |e| {
-                matches!(e, OpmlError::Attribute { .. })
-            }),
+            ("duplicate-attribute.opml", |e| matches!(e, OpmlError::Attribute { .. })),
         ];
         for (name, expected) in cases {
             let err = parse(&fixture(name)).expect_err(name);
@@ -488,10 +431,7 @@ mod tests {
             assert!(message.starts_with(|c: char| c.is_lowercase()), "{message}");
         }
         assert!(matches!(parse(""), Err(OpmlError::Empty)));
-        assert!(matches!(
-            parse("   <!-- nothing -->  "),
-            Err(OpmlError::Empty)
-        ));
+        assert!(matches!(parse("   <!-- nothing -->  "), Err(OpmlError::Empty)));
         assert!(matches!(parse("<html/>"), Err(OpmlError::NotOpml(_))));
     }
 
@@ -504,9 +444,8 @@ mod tests {
         );
         assert!(matches!(parse(&deep), Err(OpmlError::TooDeep)));
 
-        let many: String = (0..=MAX_FEEDS)
-            .map(|i| format!("<outline text=\"f\" xmlUrl=\"https://e.org/{i}\"/>"))
-            .collect();
+        let many: String =
+            (0..=MAX_FEEDS).map(|i| format!("<outline text=\"f\" xmlUrl=\"https://e.org/{i}\"/>")).collect();
         let many = format!("<opml><body>{many}</body></opml>");
         assert!(matches!(parse(&many), Err(OpmlError::TooManyFeeds)));
 
@@ -532,10 +471,7 @@ mod tests {
         for sample in samples {
             let _ = parse(sample);
         }
-        assert!(matches!(
-            parse("<opml></opml><opml></opml>"),
-            Err(OpmlError::AfterRoot(_))
-        ));
+        assert!(matches!(parse("<opml></opml><opml></opml>"), Err(OpmlError::AfterRoot(_))));
         assert_eq!(parse("<opml/>").expect("empty opml").len(), 0);
     }
 

@@ -30,9 +30,7 @@ pub fn render(meta: &DocMeta, stories: &[StoryView]) -> String {
     let channel = channel(meta, stories);
     // Writing into memory cannot fail: the only errors quick-xml reports are
     // I/O errors of the sink.
-    let bytes = channel
-        .pretty_write_to(Vec::new(), b' ', 2)
-        .expect("writing XML into a Vec never fails");
+    let bytes = channel.pretty_write_to(Vec::new(), b' ', 2).expect("writing XML into a Vec never fails");
     // Every byte written came from a &str, so this never replaces anything.
     let mut out = String::from_utf8_lossy(&bytes).into_owned();
     out.push('\n');
@@ -42,24 +40,14 @@ pub fn render(meta: &DocMeta, stories: &[StoryView]) -> String {
 fn channel(meta: &DocMeta, stories: &[StoryView]) -> Channel {
     let title = xml_safe(&meta.title).into_owned();
     // RSS requires a channel description; an empty one is a validator error.
-    let description = if meta.description.trim().is_empty() {
-        title.clone()
-    } else {
-        xml_safe(&meta.description).into_owned()
-    };
+    let description =
+        if meta.description.trim().is_empty() { title.clone() } else { xml_safe(&meta.description).into_owned() };
 
-    let mut links = vec![atom_link(
-        &meta.self_url,
-        "self",
-        Some("application/rss+xml"),
-    )];
+    let mut links = vec![atom_link(&meta.self_url, "self", Some("application/rss+xml"))];
     if let Some(hub) = &meta.hub {
         links.push(atom_link(hub, "hub", None));
     }
-    let extensions = BTreeMap::from([(
-        "atom".to_owned(),
-        BTreeMap::from([("link".to_owned(), links)]),
-    )]);
+    let extensions = BTreeMap::from([("atom".to_owned(), BTreeMap::from([("link".to_owned(), links)]))]);
 
     // Declared up front (not only when an item uses them) so the root element
     // is the same whatever the stories.
@@ -87,19 +75,11 @@ fn channel(meta: &DocMeta, stories: &[StoryView]) -> Channel {
 /// `<atom:link href rel type>`. The empty text keeps the start and end tags
 /// on one line in the indented output.
 fn atom_link(href: &Url, rel: &str, mime: Option<&str>) -> Extension {
-    let mut attrs = BTreeMap::from([
-        ("href".to_owned(), href.to_string()),
-        ("rel".to_owned(), rel.to_owned()),
-    ]);
+    let mut attrs = BTreeMap::from([("href".to_owned(), href.to_string()), ("rel".to_owned(), rel.to_owned())]);
     if let Some(mime) = mime {
         attrs.insert("type".to_owned(), mime.to_owned());
     }
-    Extension {
-        name: "atom:link".to_owned(),
-        value: Some(String::new()),
-        attrs,
-        children: BTreeMap::new(),
-    }
+    Extension { name: "atom:link".to_owned(), value: Some(String::new()), attrs, children: BTreeMap::new() }
 }
 
 fn item(story: &StoryView) -> Item {
@@ -112,20 +92,13 @@ fn item(story: &StoryView) -> Item {
             .map(|e| html_escape::encode_text(&xml_safe(&e)).into_owned()),
         _ => None,
     };
-    let content = story
-        .content
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .map(|c| xml_safe(c).into_owned());
+    let content = story.content.as_deref().filter(|c| !c.trim().is_empty()).map(|c| xml_safe(c).into_owned());
 
     let creators = credit_line(&story.sources).into_iter().collect();
     let dublin_core = DublinCoreExtension {
         creators,
         contributors: non_empty(&story.authors),
-        languages: language(story.language.as_deref())
-            .map(str::to_owned)
-            .into_iter()
-            .collect(),
+        languages: language(story.language.as_deref()).map(str::to_owned).into_iter().collect(),
         ..DublinCoreExtension::default()
     };
 
@@ -134,14 +107,8 @@ fn item(story: &StoryView) -> Item {
         // RSS links must be absolute URLs; anything else is left out.
         link: story.link.as_deref().and_then(web_url).map(String::from),
         description,
-        categories: non_empty(&story.categories)
-            .into_iter()
-            .map(|name| Category { name, domain: None })
-            .collect(),
-        guid: Some(Guid {
-            value: xml_safe(&story.uid).into_owned(),
-            permalink: false,
-        }),
+        categories: non_empty(&story.categories).into_iter().map(|name| Category { name, domain: None }).collect(),
+        guid: Some(Guid { value: xml_safe(&story.uid).into_owned(), permalink: false }),
         pub_date: Some(story.published.to_rfc2822()),
         source: story.sources.first().and_then(source),
         content,
@@ -152,21 +119,14 @@ fn item(story: &StoryView) -> Item {
 
 /// Every crediting partner's name, in order, as one line.
 fn credit_line(sources: &[SourceRef]) -> Option<String> {
-    let names: Vec<String> = sources
-        .iter()
-        .map(|s| xml_safe(s.name.trim()).into_owned())
-        .filter(|n| !n.is_empty())
-        .collect();
+    let names: Vec<String> =
+        sources.iter().map(|s| xml_safe(s.name.trim()).into_owned()).filter(|n| !n.is_empty()).collect();
     (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// The trimmed, XML-safe, non-empty values of `values`.
 fn non_empty(values: &[String]) -> Vec<String> {
-    values
-        .iter()
-        .map(|v| xml_safe(v.trim()).into_owned())
-        .filter(|v| !v.is_empty())
-        .collect()
+    values.iter().map(|v| xml_safe(v.trim()).into_owned()).filter(|v| !v.is_empty()).collect()
 }
 
 /// `<source url="…">Name</source>` for the original partner. RSS requires an
@@ -206,20 +166,11 @@ mod tests {
         let feed = feed_rs::parser::parse(xml.as_bytes()).expect("feed-rs parses our RSS");
         let stories = stories();
         assert_eq!(feed.entries.len(), stories.len());
-        assert_eq!(
-            feed.title.as_ref().map(|t| t.content.as_str()),
-            Some("Social & Solidarity Economy <News>")
-        );
+        assert_eq!(feed.title.as_ref().map(|t| t.content.as_str()), Some("Social & Solidarity Economy <News>"));
         for (entry, story) in feed.entries.iter().zip(&stories) {
             assert_eq!(entry.id, story.uid);
-            assert_eq!(
-                entry.title.as_ref().map(|t| t.content.as_str()),
-                Some(story.title.as_str())
-            );
-            assert_eq!(
-                entry.links.first().map(|l| l.href.as_str()),
-                story.link.as_deref()
-            );
+            assert_eq!(entry.title.as_ref().map(|t| t.content.as_str()), Some(story.title.as_str()));
+            assert_eq!(entry.links.first().map(|l| l.href.as_str()), story.link.as_deref());
             assert_eq!(entry.published, Some(story.published));
         }
         // Content survives the CDATA section, including the "]]>" trap.
@@ -237,9 +188,7 @@ mod tests {
         assert!(xml.contains(
             r#"<atom:link href="https://news.example.org/rss.xml" rel="self" type="application/rss+xml"></atom:link>"#
         ));
-        assert!(
-            xml.contains(r#"<atom:link href="https://hub.example.org/" rel="hub"></atom:link>"#)
-        );
+        assert!(xml.contains(r#"<atom:link href="https://hub.example.org/" rel="hub"></atom:link>"#));
         assert!(xml.contains("<lastBuildDate>Mon, 23 Nov 2026 11:00:00 +0000</lastBuildDate>"));
         assert!(xml.contains("<language>en</language>"));
 
@@ -251,15 +200,11 @@ mod tests {
     #[test]
     fn items_credit_every_partner_and_name_the_original() {
         let xml = rendered();
-        assert!(xml.contains(
-            "<dc:creator>ILO COOP &amp; SSE Unit, RIPESS — Réseau intercontinental</dc:creator>"
-        ));
+        assert!(xml.contains("<dc:creator>ILO COOP &amp; SSE Unit, RIPESS — Réseau intercontinental</dc:creator>"));
         assert!(xml.contains(
             r#"<source url="https://www.ilo.org/resource/news?topic=coop&amp;lang=en">ILO COOP &amp; SSE Unit</source>"#
         ));
-        assert!(xml.contains(
-            r#"<guid isPermaLink="false">urn:uuid:6f1c1f4e-3c5e-4f7a-9b1e-000000000001</guid>"#
-        ));
+        assert!(xml.contains(r#"<guid isPermaLink="false">urn:uuid:6f1c1f4e-3c5e-4f7a-9b1e-000000000001</guid>"#));
         assert!(xml.contains("<pubDate>Mon, 23 Nov 2026 09:30:00 +0000</pubDate>"));
         assert!(xml.contains("<category>ILO &amp; partners</category>"));
         // An invalid item language is dropped, not published.

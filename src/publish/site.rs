@@ -178,7 +178,8 @@ fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<Publish
     }
 
     // The list of partners.
-    let opml_sources: Vec<super::opml::OpmlSource> = config.sources.iter().filter(|s| s.enabled).map(|s| opml_source(s, base)).collect();
+    let opml_sources: Vec<super::opml::OpmlSource> =
+        config.sources.iter().filter(|s| s.enabled).map(|s| opml_source(s, base)).collect();
     let opml = super::opml::render(&format!("{}: sources", config.feed.title), &opml_sources);
     write("sources.opml", opml.as_bytes())?;
 

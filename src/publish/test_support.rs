@@ -17,9 +17,7 @@ pub(crate) fn url(s: &str) -> Url {
 }
 
 pub(crate) fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0)
-        .single()
-        .expect("test date")
+    Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("test date")
 }
 
 pub(crate) fn ilo() -> SourceRef {
@@ -65,10 +63,7 @@ pub(crate) fn stories() -> Vec<StoryView> {
             uid: "urn:uuid:6f1c1f4e-3c5e-4f7a-9b1e-000000000001".into(),
             title: "Co-ops & \"mutuals\" <grow> in 2026".into(),
             link: Some("https://www.ilo.org/resource/news/coops-mutuals?id=1&ref=rss".into()),
-            summary: Some(
-                "<p>The ILO's <em>COOP</em> unit &amp; RIPESS report growth.</p><p>Read on.</p>"
-                    .into(),
-            ),
+            summary: Some("<p>The ILO's <em>COOP</em> unit &amp; RIPESS report growth.</p><p>Read on.</p>".into()),
             content: Some(
                 "<p>Full text with <a href=\"https://www.ilo.org/a?b=1&amp;c=2\">a link</a> \
                  and a CDATA trap: ]]> done.</p>"
@@ -119,9 +114,7 @@ pub(crate) fn stories() -> Vec<StoryView> {
             uid: "urn:uuid:6f1c1f4e-3c5e-4f7a-9b1e-000000000004".into(),
             title: "Solidarity finance 💶 week".into(),
             link: None,
-            summary: Some(
-                "<p>A week of events 🎉 on <strong>solidarity finance</strong>.</p>".into(),
-            ),
+            summary: Some("<p>A week of events 🎉 on <strong>solidarity finance</strong>.</p>".into()),
             content: None,
             published: at(2026, 11, 22, 7, 5),
             updated: at(2026, 11, 22, 7, 5),
@@ -165,9 +158,7 @@ pub(crate) fn archive_meta() -> DocMeta {
 }
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/publish")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/publish").join(name)
 }
 
 /// Compares `actual` with `tests/fixtures/publish/<name>` byte for byte;
@@ -178,12 +169,8 @@ pub(crate) fn assert_golden(name: &str, actual: &str) {
         std::fs::write(&path, actual).expect("write golden file");
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
-            path.display()
-        )
-    });
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));
     if expected != actual {
         let line = expected
             .lines()
@@ -210,16 +197,14 @@ pub(crate) fn assert_well_formed(xml: &str) -> usize {
                 elements += 1;
                 for attr in e.attributes() {
                     let attr = attr.expect("well-formed attribute");
-                    attr.normalized_value(XmlVersion::Implicit1_0)
-                        .expect("attribute value unescapes");
+                    attr.normalized_value(XmlVersion::Implicit1_0).expect("attribute value unescapes");
                 }
             }
             Ok(Event::Empty(e)) => {
                 elements += 1;
                 for attr in e.attributes() {
                     let attr = attr.expect("well-formed attribute");
-                    attr.normalized_value(XmlVersion::Implicit1_0)
-                        .expect("attribute value unescapes");
+                    attr.normalized_value(XmlVersion::Implicit1_0).expect("attribute value unescapes");
                 }
             }
             Ok(Event::End(_)) => depth -= 1,
@@ -229,8 +214,7 @@ pub(crate) fn assert_well_formed(xml: &str) -> usize {
             Ok(Event::GeneralRef(r)) => {
                 let name = r.decode().expect("entity name decodes");
                 assert!(
-                    matches!(&*name, "amp" | "lt" | "gt" | "quot" | "apos")
-                        || name.starts_with('#'),
+                    matches!(&*name, "amp" | "lt" | "gt" | "quot" | "apos") || name.starts_with('#'),
                     "undeclared entity &{name};"
                 );
             }

@@ -113,8 +113,7 @@ pub(crate) fn html_excerpt(html: &str, max_chars: usize) -> String {
 
 /// True for the characters XML 1.0 allows in a document.
 fn is_xml_char(c: char) -> bool {
-    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
-        || c >= '\u{10000}'
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}') || c >= '\u{10000}'
 }
 
 /// `s` without the characters XML 1.0 forbids (C0 controls, U+FFFE/U+FFFF):
@@ -131,9 +130,7 @@ pub(crate) fn xml_safe(s: &str) -> Cow<'_, str> {
 /// `s` as an absolute http(s) URL, normalised. Feeds require absolute links,
 /// and a partner's `javascript:` or `data:` URL must never become a link.
 pub(crate) fn web_url(s: &str) -> Option<Url> {
-    Url::parse(s.trim())
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    Url::parse(s.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 /// True when `tag` has the shape of a BCP 47 language tag (`en`, `fr-CA`,
@@ -141,11 +138,9 @@ pub(crate) fn web_url(s: &str) -> Option<Url> {
 /// so callers drop what fails this check rather than publish it.
 pub(crate) fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    primary_ok
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    let primary_ok =
+        parts.next().is_some_and(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
+    primary_ok && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// `tag` if it is a language tag, else `None`.
@@ -165,19 +160,13 @@ mod tests {
 
     #[test]
     fn plain_text_skips_script_and_style() {
-        assert_eq!(
-            plain_text("<style>p{}</style><p>kept</p><script>x()</script>"),
-            "kept"
-        );
+        assert_eq!(plain_text("<style>p{}</style><p>kept</p><script>x()</script>"), "kept");
     }
 
     #[test]
     fn excerpt_keeps_short_text_and_cuts_long_text_at_a_word() {
         assert_eq!(excerpt("  short  ", 10), "short");
-        assert_eq!(
-            excerpt("Économie sociale et solidaire", 20),
-            "Économie sociale et…"
-        );
+        assert_eq!(excerpt("Économie sociale et solidaire", 20), "Économie sociale et…");
         // Exactly the limit: no ellipsis.
         assert_eq!(excerpt("abcde", 5), "abcde");
         // One long word is cut where it stands.
@@ -202,13 +191,7 @@ mod tests {
             web_url(" https://Example.org/a b ").map(String::from),
             Some("https://example.org/a%20b".to_owned())
         );
-        for bad in [
-            "/relative",
-            "javascript:alert(1)",
-            "data:text/html,x",
-            "mailto:a@b.c",
-            "",
-        ] {
+        for bad in ["/relative", "javascript:alert(1)", "data:text/html,x", "mailto:a@b.c", ""] {
             assert!(web_url(bad).is_none(), "{bad}");
         }
     }
@@ -218,16 +201,7 @@ mod tests {
         for ok in ["en", "fr", "fr-CA", "zh-Hant-TW", "es-419"] {
             assert!(is_language_tag(ok), "{ok}");
         }
-        for bad in [
-            "",
-            "e",
-            "english language",
-            "en_",
-            "fr-",
-            "-fr",
-            "123",
-            "en-toolongsubtag",
-        ] {
+        for bad in ["", "e", "english language", "en_", "fr-", "-fr", "123", "en-toolongsubtag"] {
             assert!(!is_language_tag(bad), "{bad}");
         }
         assert_eq!(language(Some(" fr ")), Some("fr"));

@@ -153,7 +153,8 @@ fn respond(stream: &mut TcpStream, root: &Path, path: &str, headers: &HashMap<St
         }
         ["stall", rest @ ..] => {
             let body = std::fs::read(root.join(rest.join("/"))).unwrap_or_else(|_| vec![b'x'; 4096]);
-            let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/xml\r\n\r\n", body.len());
+            let head =
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/xml\r\n\r\n", body.len());
             stream.write_all(head.as_bytes())?;
             stream.write_all(&body[..body.len() / 2])?;
             stream.flush()?;
@@ -166,7 +167,8 @@ fn respond(stream: &mut TcpStream, root: &Path, path: &str, headers: &HashMap<St
             send(stream, 302, &[("Location", location)], b"")
         }
         ["big"] => {
-            stream.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/xml\r\n\r\n")?;
+            stream
+                .write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/xml\r\n\r\n")?;
             let chunk = vec![b' '; 64 * 1024];
             for _ in 0..48 {
                 stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
