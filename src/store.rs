@@ -22,7 +22,10 @@ use crate::fetch::Validators;
 use crate::normalize::{Item, story_uid};
 
 /// The migrations, in order. Adding one = adding a file and a line here.
-const MIGRATIONS: &[(&str, &str)] = &[("0001_initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_initial", include_str!("../migrations/0001_initial.sql")),
+    ("0002_archives", include_str!("../migrations/0002_archives.sql")),
+];
 
 /// How long a writer waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -151,6 +154,17 @@ pub enum Scope<'a> {
     All,
     /// Stories carried (unfiltered) by any of these sources.
     Sources(&'a [String]),
+}
+
+/// One RFC 5005 archive document: the visible stories whose ids fall in a
+/// fixed range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchivePage {
+    pub page: i64,
+    pub first_story: i64,
+    pub last_story: i64,
+    /// Its content may differ from the written document.
+    pub dirty: bool,
 }
 
 /// A story as read for publishing: the primary entry's fields plus every
@@ -437,17 +451,6 @@ impl Store {
         Ok(self.conn.prepare_cached("SELECT count(*) FROM stories WHERE visible = 1")?.query_row([], |r| r.get(0))?)
     }
 
-    /// Visible stories oldest first, `limit` of them after skipping `offset`
-    /// (archive documents are cut from the oldest end so they never change).
-    pub fn stories_oldest_first(&self, offset: u64, limit: usize) -> Result<Vec<StoryRow>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM stories WHERE visible = 1 ORDER BY published ASC, id ASC LIMIT ?1 OFFSET ?2",
-        )?;
-        let ids: Vec<i64> =
-            stmt.query_map(params![limit as i64, offset as i64], |r| r.get(0))?.collect::<Result<_, _>>()?;
-        self.load_stories(&ids)
-    }
-
     fn load_stories(&self, ids: &[i64]) -> Result<Vec<StoryRow>> {
         let mut story_stmt = self.conn.prepare_cached(
             "SELECT s.id, s.uid, e.title, e.link, e.summary, e.content, s.published, s.updated,
@@ -492,6 +495,71 @@ impl Store {
             out.push(story);
         }
         Ok(out)
+    }
+
+    /// The archive pages, oldest first.
+    pub fn archive_pages(&self) -> Result<Vec<ArchivePage>> {
+        let mut stmt =
+            self.conn.prepare_cached("SELECT page, first_story, last_story, dirty FROM archives ORDER BY page")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ArchivePage { page: r.get(0)?, first_story: r.get(1)?, last_story: r.get(2)?, dirty: r.get(3)? })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Closes archive pages of `page_size` visible stories (in id order) for
+    /// as long as more than `keep + page_size` stories remain unarchived, so
+    /// the current document always keeps at least `keep`. Returns the pages
+    /// created.
+    pub fn close_archive_pages(&mut self, keep: usize, page_size: usize) -> Result<Vec<ArchivePage>> {
+        let page_size = page_size.max(1);
+        let tx = self.conn.transaction()?;
+        let mut created = Vec::new();
+        loop {
+            let (last_page, after): (i64, i64) =
+                tx.query_row("SELECT coalesce(max(page), 0), coalesce(max(last_story), 0) FROM archives", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            let unarchived: i64 = tx
+                .prepare_cached("SELECT count(*) FROM stories WHERE visible = 1 AND id > ?1")?
+                .query_row([after], |r| r.get(0))?;
+            if (unarchived as usize) < keep + page_size {
+                break;
+            }
+            let ids: Vec<i64> = tx
+                .prepare_cached("SELECT id FROM stories WHERE visible = 1 AND id > ?1 ORDER BY id LIMIT ?2")?
+                .query_map(params![after, page_size as i64], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let Some(&last) = ids.last() else { break };
+            let page = ArchivePage { page: last_page + 1, first_story: after + 1, last_story: last, dirty: true };
+            tx.prepare_cached("INSERT INTO archives (page, first_story, last_story, dirty) VALUES (?1, ?2, ?3, 1)")?
+                .execute(params![page.page, page.first_story, page.last_story])?;
+            created.push(page);
+        }
+        tx.commit()?;
+        Ok(created)
+    }
+
+    /// Marks archive pages as written.
+    pub fn mark_archives_clean(&mut self, pages: &[i64]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached("UPDATE archives SET dirty = 0 WHERE page = ?1")?;
+            for page in pages {
+                stmt.execute([page])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Visible stories with ids in `first..=last`, newest first.
+    pub fn stories_in_range(&self, first: i64, last: i64) -> Result<Vec<StoryRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id FROM stories WHERE visible = 1 AND id BETWEEN ?1 AND ?2 ORDER BY published DESC, id DESC",
+        )?;
+        let ids: Vec<i64> = stmt.query_map(params![first, last], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        self.load_stories(&ids)
     }
 
     /// Per-source health, for `status` (sources without a row are absent).
@@ -835,6 +903,8 @@ fn story_for_key(tx: &Transaction<'_>, key: &str, published: i64) -> Result<i64>
 /// Recomputes a story's primary entry, date and visibility from its entries;
 /// deletes it when no entry carries it any more.
 fn refresh_story(tx: &Transaction<'_>, story_id: i64) -> Result<()> {
+    tx.prepare_cached("UPDATE archives SET dirty = 1 WHERE ?1 BETWEEN first_story AND last_story AND dirty = 0")?
+        .execute([story_id])?;
     let primary = tx
         .prepare_cached(
             "SELECT id, published FROM entries WHERE story_id = ?1
@@ -878,4 +948,168 @@ fn to_json(list: &[String]) -> String {
 
 fn from_json(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::RawItem;
+    use crate::normalize::{Context, normalize};
+    use url::Url;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn item(source: &str, guid: &str, title: &str, link: &str, published: Option<&str>) -> Incoming {
+        let raw = RawItem {
+            guid: Some(guid.into()),
+            title: Some(title.into()),
+            link: Some(link.into()),
+            published: published.map(at),
+            ..RawItem::default()
+        };
+        let base = Url::parse("https://partner.example/").unwrap();
+        let ctx = Context { source_id: source, base: &base, now: at("2026-11-23T00:00:00Z") };
+        Incoming { item: normalize(raw, &ctx).unwrap(), filtered: false }
+    }
+
+    fn ok<'a>(validators: &'a Validators) -> Attempt<'a> {
+        Attempt::Success { url: "https://partner.example/feed", validators, items: 1, feed_title: None, site_url: None }
+    }
+
+    fn store(s: &mut Store, source: &str, items: &[Incoming], now: &str) -> BatchStats {
+        let v = Validators::default();
+        s.store_batch(source, items, &ok(&v), "rules", at(now)).unwrap().0
+    }
+
+    #[test]
+    fn migrations_apply_to_an_empty_and_to_a_previous_version_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db/ssefeed.db");
+        let fresh = Store::open(&path).unwrap();
+        assert_eq!(fresh.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(fresh);
+
+        // A database left by the first release: only migration 1, with data.
+        let old = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&old).unwrap();
+            conn.execute_batch(MIGRATIONS[0].1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute("INSERT INTO sources (id, etag) VALUES ('ilo', '\"v1\"')", []).unwrap();
+        }
+        let upgraded = Store::open(&old).unwrap();
+        assert_eq!(upgraded.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(upgraded.source_state("ilo").unwrap().validators.etag.as_deref(), Some("\"v1\""));
+        assert!(upgraded.archive_pages().unwrap().is_empty());
+        // Opening again is a no-op.
+        drop(upgraded);
+        assert_eq!(Store::open(&old).unwrap().schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_ssefeed_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(Store::open(&path), Err(StoreError::TooNew { found: 99, .. })));
+    }
+
+    #[test]
+    fn same_guid_is_an_update_and_unchanged_items_write_nothing() {
+        let mut s = Store::open_in_memory().unwrap();
+        let first = item("ilo", "g1", "Coops grow", "https://ilo.example/a", Some("2023-07-01T00:00:00Z"));
+        let stats = store(&mut s, "ilo", std::slice::from_ref(&first), "2026-11-23T00:00:00Z");
+        assert_eq!((stats.new, stats.updated, stats.unchanged), (1, 0, 0));
+        let version = s.data_version().unwrap();
+        let stats = store(&mut s, "ilo", std::slice::from_ref(&first), "2026-11-23T01:00:00Z");
+        assert_eq!((stats.new, stats.updated, stats.unchanged), (0, 0, 1));
+        assert_eq!(s.data_version().unwrap(), version, "an unchanged feed changes nothing");
+        let edited = item("ilo", "g1", "Coops grow fast", "https://ilo.example/a", Some("2023-07-01T00:00:00Z"));
+        let stats = store(&mut s, "ilo", &[edited], "2026-11-23T02:00:00Z");
+        assert_eq!((stats.new, stats.updated), (0, 1));
+        let stories = s.stories(Scope::All, 10, None).unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].title, "Coops grow fast");
+    }
+
+    #[test]
+    fn the_same_link_from_two_sources_is_one_story_crediting_both_the_original_first() {
+        let mut s = Store::open_in_memory().unwrap();
+        let original = item("untfsse", "u1", "Original", "https://unsse.org/a", Some("2023-07-18T13:30:00Z"));
+        let cross =
+            item("euricse", "e1", "Cross", "https://unsse.org/a?utm_source=rss#top", Some("2023-07-19T10:00:00Z"));
+        store(&mut s, "euricse", &[cross], "2026-11-23T00:00:00Z");
+        let stats = store(&mut s, "untfsse", &[original], "2026-11-23T00:00:00Z");
+        assert_eq!((stats.new, stats.merged), (1, 1));
+        let stories = s.stories(Scope::All, 10, None).unwrap();
+        assert_eq!(stories.len(), 1);
+        assert_eq!(stories[0].title, "Original", "the earliest dated entry is shown");
+        assert_eq!(stories[0].sources, ["untfsse", "euricse"]);
+        assert_eq!(stories[0].published, at("2023-07-18T13:30:00Z"));
+        let by_source = s.stories(Scope::Sources(&["euricse".to_owned()]), 10, None).unwrap();
+        assert_eq!(by_source.len(), 1);
+    }
+
+    #[test]
+    fn an_undated_item_keeps_its_first_seen_time() {
+        let mut s = Store::open_in_memory().unwrap();
+        let undated = item("p", "g", "No date", "https://p.example/x", None);
+        store(&mut s, "p", std::slice::from_ref(&undated), "2026-11-20T08:00:00Z");
+        store(&mut s, "p", &[item("p", "g", "No date, edited", "https://p.example/x", None)], "2026-11-22T08:00:00Z");
+        let story = &s.stories(Scope::All, 10, None).unwrap()[0];
+        assert!(story.date_estimated);
+        assert_eq!(story.published, at("2026-11-20T08:00:00Z"));
+    }
+
+    #[test]
+    fn refiltering_hides_and_restores_without_losing_entries() {
+        let mut s = Store::open_in_memory().unwrap();
+        let jobs = item("see", "j", "Vacancy: officer", "https://see.example/j", Some("2023-07-01T00:00:00Z"));
+        let news = item("see", "n", "Summit", "https://see.example/n", Some("2023-07-02T00:00:00Z"));
+        store(&mut s, "see", &[jobs, news], "2026-11-23T00:00:00Z");
+        let flipped = s.refilter_source("see", "exclude vacancy", |e| !e.title.contains("Vacancy")).unwrap();
+        assert_eq!(flipped, 1);
+        assert_eq!(s.stories(Scope::All, 10, None).unwrap().len(), 1);
+        assert_eq!(s.filter_fingerprint("see").unwrap().as_deref(), Some("exclude vacancy"));
+        s.refilter_source("see", "none", |_| true).unwrap();
+        assert_eq!(s.stories(Scope::All, 10, None).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn archive_pages_close_in_id_order_and_stay_fixed() {
+        let mut s = Store::open_in_memory().unwrap();
+        let items: Vec<Incoming> = (0..10)
+            .map(|i| {
+                item(
+                    "p",
+                    &format!("g{i}"),
+                    &format!("Story {i}"),
+                    &format!("https://p.example/{i}"),
+                    Some("2023-01-01T00:00:00Z"),
+                )
+            })
+            .collect();
+        store(&mut s, "p", &items, "2026-11-23T00:00:00Z");
+        let created = s.close_archive_pages(3, 3).unwrap();
+        assert_eq!(created.len(), 2, "10 stories, keep 3, pages of 3: 2 pages, 4 current");
+        assert_eq!(s.close_archive_pages(3, 3).unwrap().len(), 0, "idempotent");
+        let pages = s.archive_pages().unwrap();
+        let in_pages: usize =
+            pages.iter().map(|p| s.stories_in_range(p.first_story, p.last_story).unwrap().len()).sum();
+        let current = s.stories_in_range(pages[1].last_story + 1, i64::MAX).unwrap().len();
+        assert_eq!((in_pages, current), (6, 4));
+        s.mark_archives_clean(&[1, 2]).unwrap();
+        assert!(s.archive_pages().unwrap().iter().all(|p| !p.dirty));
+        // Editing an archived story marks its page for re-rendering.
+        store(
+            &mut s,
+            "p",
+            &[item("p", "g0", "Story 0, edited", "https://p.example/0", Some("2023-01-01T00:00:00Z"))],
+            "2026-11-24T00:00:00Z",
+        );
+        let dirty: Vec<i64> = s.archive_pages().unwrap().iter().filter(|p| p.dirty).map(|p| p.page).collect();
+        assert_eq!(dirty, [1]);
+    }
 }

@@ -387,3 +387,47 @@ schedule = "61 * * * *"
     let good = Setup::new("[[source]]\nid = \"a\"\nurl = \"https://example.org/feed\"\n", "");
     good.cmd(&["validate"]).assert().success();
 }
+
+#[test]
+fn walking_prev_archive_links_from_atom_reaches_every_story_exactly_once() {
+    let (_server, setup, _root) = start();
+    let settings = std::fs::read_to_string(setup.config()).unwrap();
+    let settings = settings
+        .replace("max_items = 100", "max_items = 3")
+        .replace("output_dir = \"public\"", "output_dir = \"public\"\narchive_page_size = 2");
+    std::fs::write(setup.config(), settings).unwrap();
+    setup.cmd(&["fetch"]).assert().success();
+
+    let mut seen = Vec::new();
+    let mut next = Some("atom.xml".to_owned());
+    let mut documents = 0;
+    while let Some(rel) = next.take() {
+        let text = setup.read_out(&rel);
+        let feed = parse_feed(&text);
+        documents += 1;
+        seen.extend(feed.entries.iter().map(|e| e.id.clone()));
+        if rel != "atom.xml" {
+            assert!(text.contains("<fh:archive"), "{rel} is marked as an archive");
+        }
+        next = feed
+            .links
+            .iter()
+            .find(|l| l.rel.as_deref() == Some("prev-archive"))
+            .map(|l| l.href.trim_start_matches("http://127.0.0.1:8080/").to_owned());
+        assert!(documents < 20, "the chain ends");
+    }
+    let unique: HashSet<_> = seen.iter().cloned().collect();
+    assert_eq!(seen.len(), 11, "every story once: {seen:#?}");
+    assert_eq!(unique.len(), 11);
+    assert!(documents >= 3, "11 stories, 3 kept current, pages of 2: {documents} documents");
+    let current = parse_feed(&setup.read_out("atom.xml"));
+    assert!(current.entries.len() >= 3 && current.entries.len() < 3 + 2);
+
+    // Archive documents are immutable: a full republish rewrites none of them.
+    let archive = setup.out("archive/1.xml");
+    let before = (std::fs::read(&archive).unwrap(), std::fs::metadata(&archive).unwrap().modified().unwrap());
+    std::thread::sleep(Duration::from_millis(20));
+    setup.cmd(&["publish"]).assert().success();
+    assert_eq!(std::fs::read(&archive).unwrap(), before.0);
+    assert_eq!(std::fs::metadata(&archive).unwrap().modified().unwrap(), before.1);
+}

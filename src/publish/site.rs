@@ -17,7 +17,7 @@ use super::html::{FeedLinks, PageContext, PageSource, TagLink, render_index};
 use super::write::write_if_changed;
 use super::{DocMeta, PublishError, SourceRef, StoryView};
 use crate::config::{Config, Source};
-use crate::store::{Scope, Store, StoryRow};
+use crate::store::{ArchivePage, Scope, Store, StoryRow};
 
 /// What a publish did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -44,7 +44,7 @@ pub fn publish_if_changed(config: &Config, store: &mut Store) -> Result<Option<P
     if store.meta(PUBLISHED_KEY)?.as_deref() == Some(fingerprint.as_str()) && outputs_exist(config) {
         return Ok(None);
     }
-    let report = publish(config, store, &health)?;
+    let report = publish(config, store, &health, false)?;
     store.set_meta(PUBLISHED_KEY, &fingerprint)?;
     Ok(Some(report))
 }
@@ -53,7 +53,7 @@ pub fn publish_if_changed(config: &Config, store: &mut Store) -> Result<Option<P
 pub fn publish_all(config: &Config, store: &mut Store) -> Result<PublishReport, PublishError> {
     let health = health_map(store)?;
     let fingerprint = fingerprint(config, store, &health)?;
-    let report = publish(config, store, &health)?;
+    let report = publish(config, store, &health, true)?;
     store.set_meta(PUBLISHED_KEY, &fingerprint)?;
     Ok(report)
 }
@@ -108,7 +108,7 @@ fn fingerprint(config: &Config, store: &Store, health: &HealthMap) -> Result<Str
 }
 
 /// Renders and writes every document.
-fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<PublishReport, PublishError> {
+fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -> Result<PublishReport, PublishError> {
     let started = Instant::now();
     let out = &config.publish.output_dir;
     let base = &config.feed.base_url;
@@ -149,10 +149,20 @@ fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<Publish
             .collect(),
     };
 
-    // The combined feed.
+    // The combined feed. Atom is paged (RFC 5005): it carries the stories
+    // not yet archived (at least `max_items`), and links to immutable
+    // archive documents of `archive_page_size` stories each.
+    let archived = write_archives(&mut write, config, store, &refs, full)?;
+    let last_archived = archived.last().map_or(0, |p| p.last_story);
+    let current = views(store.stories_in_range(last_archived + 1, i64::MAX)?, &refs);
+    let mut atom_meta = doc_meta(config, "", &config.feed.title, &config.feed.description, &current);
+    atom_meta.self_url = base.join("atom.xml").unwrap_or_else(|_| base.clone());
+    if let Some(newest) = archived.last() {
+        atom_meta.archive.prev_archive = base.join(&archive_path(newest.page)).ok();
+    }
     let stories = views(store.stories(Scope::All, config.feed.max_items, None)?, &refs);
     let meta = doc_meta(config, "", &config.feed.title, &config.feed.description, &stories);
-    write_feed_set(&mut write, config, &page, "", None, &meta, &stories)?;
+    write_feed_set(&mut write, config, &page, "", None, &meta, &stories, Some((&atom_meta, &current)))?;
 
     // One set per tag; a story credited to several sources of a tag appears once.
     for (tag, ids) in &tags {
@@ -161,7 +171,7 @@ fn publish(config: &Config, store: &Store, health: &HealthMap) -> Result<Publish
         let description = format!("{} (tag: {tag})", config.feed.description);
         let meta = doc_meta(config, &format!("tags/{tag}/"), &title, &description, &stories);
         let heading = format!("Tag: {tag}");
-        write_feed_set(&mut write, config, &page, &format!("tags/{tag}/"), Some(&heading), &meta, &stories)?;
+        write_feed_set(&mut write, config, &page, &format!("tags/{tag}/"), Some(&heading), &meta, &stories, None)?;
     }
 
     // One Atom feed per partner, scraped ones included.
@@ -197,7 +207,53 @@ struct PageParts {
     tags: Vec<TagLink>,
 }
 
-/// The RSS, Atom and JSON feeds and the HTML page of one scope.
+/// Where archive page `page` is published.
+fn archive_path(page: i64) -> String {
+    format!("archive/{page}.xml")
+}
+
+/// Closes new archive pages and writes those that are new, changed, missing
+/// (or all of them on a `full` publish). Returns every page, oldest first.
+fn write_archives(
+    write: &mut impl FnMut(&str, &[u8]) -> Result<(), PublishError>,
+    config: &Config,
+    store: &mut Store,
+    refs: &HashMap<&str, SourceRef>,
+    full: bool,
+) -> Result<Vec<ArchivePage>, PublishError> {
+    let page_size = config.publish.archive_page_size.max(1);
+    store.close_archive_pages(config.feed.max_items, page_size)?;
+    let pages = store.archive_pages()?;
+    let base = &config.feed.base_url;
+    let current = base.join("atom.xml").unwrap_or_else(|_| base.clone());
+    let mut written = Vec::new();
+    for page in &pages {
+        let path = archive_path(page.page);
+        if !(full || page.dirty || !config.publish.output_dir.join(&path).is_file()) {
+            continue;
+        }
+        let stories = views(store.stories_in_range(page.first_story, page.last_story)?, refs);
+        let title = format!("{} (archive {})", config.feed.title, page.page);
+        let mut meta = doc_meta(config, "", &title, &config.feed.description, &stories);
+        meta.self_url = base.join(&path).unwrap_or_else(|_| base.clone());
+        meta.id = crate::normalize::story_uid(meta.self_url.as_str());
+        meta.archive = super::ArchiveLinks {
+            is_archive: true,
+            current: Some(current.clone()),
+            prev_archive: (page.page > 1).then(|| base.join(&archive_path(page.page - 1)).ok()).flatten(),
+            // Left out so that a page never changes when the next one closes.
+            next_archive: None,
+        };
+        write(&path, super::atom::render(&meta, &stories).as_bytes())?;
+        written.push(page.page);
+    }
+    store.mark_archives_clean(&written)?;
+    Ok(pages)
+}
+
+/// The RSS, Atom and JSON feeds and the HTML page of one scope. `paged_atom`
+/// replaces the Atom document when the scope's Atom feed is paged.
+#[allow(clippy::too_many_arguments)]
 fn write_feed_set(
     write: &mut impl FnMut(&str, &[u8]) -> Result<(), PublishError>,
     config: &Config,
@@ -206,6 +262,7 @@ fn write_feed_set(
     heading: Option<&str>,
     meta: &DocMeta,
     stories: &[StoryView],
+    paged_atom: Option<(&DocMeta, &[StoryView])>,
 ) -> Result<(), PublishError> {
     let with_self = |file: &str| {
         let mut m = meta.clone();
@@ -215,7 +272,11 @@ fn write_feed_set(
         m
     };
     write(&format!("{prefix}rss.xml"), super::rss::render(&with_self("rss.xml"), stories).as_bytes())?;
-    write(&format!("{prefix}atom.xml"), super::atom::render(&with_self("atom.xml"), stories).as_bytes())?;
+    let atom = match paged_atom {
+        Some((meta, stories)) => super::atom::render(meta, stories),
+        None => super::atom::render(&with_self("atom.xml"), stories),
+    };
+    write(&format!("{prefix}atom.xml"), atom.as_bytes())?;
     write(&format!("{prefix}feed.json"), super::json::render(&with_self("feed.json"), stories).as_bytes())?;
     let feeds = FeedLinks {
         rss: with_self("rss.xml").self_url,
