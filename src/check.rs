@@ -55,11 +55,18 @@ pub struct Counts {
 }
 
 /// Runs `check TARGET`.
-pub fn run(config_path: &Path, target: &str, json: bool) -> anyhow::Result<Exit> {
-    let (config, source, allow_files) = match resolve(config_path, target)? {
+pub fn run(config_path: &Path, target: &str, json: bool, as_source: Option<&str>) -> anyhow::Result<Exit> {
+    let (config, mut source, allow_files) = match resolve(config_path, target)? {
         Ok(resolved) => resolved,
         Err(exit) => return Ok(exit),
     };
+    if let Some(id) = as_source {
+        let Some(rules) = config.as_ref().and_then(|c| c.source(id)) else {
+            eprintln!("error: --as {id}: no such source in {}", config_path.display());
+            return Ok(Exit::Usage);
+        };
+        source = Source { url: source.url, ..rules.clone() };
+    }
     let config = Arc::new(match config {
         Some(config) => config,
         None => defaults()?,

@@ -77,6 +77,10 @@ pub enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+        /// Read a URL or file with this configured source's scrape rules and
+        /// filters (try selectors on a saved copy of a partner's page).
+        #[arg(long = "as", value_name = "SOURCE_ID")]
+        as_source: Option<String>,
     },
 }
 
@@ -88,7 +92,9 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Publish => publish(&cli.config),
         Command::Run => crate::daemon::run(&cli.config),
         Command::Status { json } => status(&cli.config, json),
-        Command::Check { target, json } => crate::check::run(&cli.config, &target, json),
+        Command::Check { target, json, as_source } => {
+            crate::check::run(&cli.config, &target, json, as_source.as_deref())
+        }
     }
 }
 

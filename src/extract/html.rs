@@ -624,6 +624,9 @@ fn document_base(doc: &Html, page_url: &Url) -> Url {
     document_element(doc)
         .and_then(|root| root.select(&BASE).next())
         .and_then(|base| resolve_http(page_url, base.attr("href")?))
+        // A page saved to disk (previewed with `check FILE`) still knows
+        // where it lives: its canonical URL is the base its links meant.
+        .or_else(|| if page_url.scheme() == "file" { canonical_url(doc, page_url) } else { None })
         .unwrap_or_else(|| page_url.clone())
 }
 
