@@ -46,7 +46,7 @@ const MAX_TOKENS: usize = 160;
 /// optionally followed by a time and a zone (`Z`, `+02:00`, `-0400`, `GMT`,
 /// `EST`, ...); the offset is honoured and the result is in UTC.
 pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
-    let text = clip(text.trim(), MAX_INPUT_BYTES);
+    let text = crate::text::clip(text.trim(), MAX_INPUT_BYTES);
     if text.is_empty() {
         return None;
     }
@@ -56,18 +56,6 @@ pub fn parse_date(text: &str, format: Option<&str>) -> Option<DateTime<Utc>> {
         return Some(found);
     }
     scan(&tokenize(text))
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a char boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn in_range(instant: DateTime<Utc>) -> Option<DateTime<Utc>> {

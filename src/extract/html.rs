@@ -401,7 +401,7 @@ pub fn discover_feeds(html: &str, page_url: &Url) -> Vec<DiscoveredFeed> {
         }
         let title = link
             .attr("title")
-            .map(|t| clip(&collapse_whitespace(t), MAX_TITLE_BYTES).to_owned())
+            .map(|t| crate::text::clip(&crate::text::collapse_whitespace(t), MAX_TITLE_BYTES).to_owned())
             .filter(|t| !t.is_empty());
         found.push(DiscoveredFeed { url, kind, title });
         if found.len() == MAX_DISCOVERED {
@@ -500,10 +500,10 @@ fn read_text(scope: ElementRef<'_>, field: &FieldSelector, max: usize) -> Field<
     let value = field_matches(scope, field).find_map(|el| {
         matched = true;
         let text = match &field.attr {
-            Some(attr) => collapse_whitespace(el.attr(attr)?),
+            Some(attr) => crate::text::collapse_whitespace(el.attr(attr)?),
             None => element_text(el, max),
         };
-        let text = clip(&text, max);
+        let text = crate::text::clip(&text, max);
         (!text.is_empty()).then(|| text.to_owned())
     });
     Field { matched, value }
@@ -533,7 +533,7 @@ fn read_date(scope: ElementRef<'_>, field: &FieldSelector, format: Option<&str>)
             None => [el.attr("datetime").map(collapse_whitespace), Some(date_text(el))],
         };
         for text in candidates.into_iter().flatten() {
-            let text = clip(&text, MAX_DATE_TEXT_BYTES);
+            let text = crate::text::clip(&text, MAX_DATE_TEXT_BYTES);
             if text.is_empty() {
                 continue;
             }
@@ -550,7 +550,7 @@ fn read_date(scope: ElementRef<'_>, field: &FieldSelector, format: Option<&str>)
 /// The text of a date element; a `<meta>` has its value in `content`.
 fn date_text(el: ElementRef<'_>) -> String {
     match el.value().name() {
-        "meta" => collapse_whitespace(el.attr("content").unwrap_or_default()),
+        "meta" => crate::text::collapse_whitespace(el.attr("content").unwrap_or_default()),
         _ => element_text(el, MAX_DATE_TEXT_BYTES),
     }
 }
@@ -566,10 +566,10 @@ fn read_html(scope: ElementRef<'_>, field: &FieldSelector, max: usize) -> Field<
         };
         let html = match attr {
             // Attribute values are text; the field holds HTML.
-            Some(text) => html_escape::encode_text(&collapse_whitespace(text)).into_owned(),
+            Some(text) => html_escape::encode_text(&crate::text::collapse_whitespace(text)).into_owned(),
             None => el.inner_html(),
         };
-        let html = clip(html.trim(), max);
+        let html = crate::text::clip(html.trim(), max);
         (!html.is_empty()).then(|| html.to_owned())
     });
     Field { matched, value }
@@ -607,7 +607,7 @@ fn element_text(el: ElementRef<'_>, max: usize) -> String {
             _ => {}
         }
     }
-    clip(&collapse_whitespace(&raw), max).to_owned()
+    crate::text::clip(&crate::text::collapse_whitespace(&raw), max).to_owned()
 }
 
 // ---------------------------------------------------------------------------
@@ -633,7 +633,8 @@ fn document_base(doc: &Html, page_url: &Url) -> Url {
 fn page_title(doc: &Html) -> Option<String> {
     let root = document_element(doc)?;
     let title = root.select(&TITLE).next()?;
-    let text = clip(&collapse_whitespace(&title.text().collect::<String>()), MAX_TITLE_BYTES).to_owned();
+    let text = crate::text::clip(&crate::text::collapse_whitespace(&title.text().collect::<String>()), MAX_TITLE_BYTES)
+        .to_owned();
     (!text.is_empty()).then_some(text)
 }
 
@@ -657,29 +658,6 @@ fn resolve_http(base: &Url, href: &str) -> Option<Url> {
 /// Whether a space-separated attribute (`rel`) holds `token`, ignoring case.
 fn has_token(list: &str, token: &str) -> bool {
     list.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case(token))
-}
-
-fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
-
-/// The longest prefix of `s` of at most `max` bytes ending on a char boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or_default()
 }
 
 /// For messages: at most `max` characters, with an ellipsis when cut.

@@ -39,7 +39,7 @@ pub fn fold(text: &str) -> String {
             c => decomposed.push(c),
         }
     }
-    super::html::collapse_whitespace(&decomposed)
+    crate::text::collapse_whitespace(&decomposed)
 }
 
 /// A source's include/exclude keywords, folded once.

@@ -139,7 +139,7 @@ pub fn plain_text(fragment: &str) -> String {
     let fragment = bound_markup(fragment);
     // Fast path: most titles, authors and categories contain no markup.
     if !fragment.contains(['<', '&']) {
-        return collapse_whitespace(fragment);
+        return crate::text::collapse_whitespace(fragment);
     }
     let html = Html::parse_fragment(fragment);
     let mut text = String::with_capacity(fragment.len());
@@ -179,19 +179,13 @@ pub fn plain_text(fragment: &str) -> String {
             Node::Doctype(_) | Node::Comment(_) | Node::ProcessingInstruction(_) => {}
         }
     }
-    collapse_whitespace(&text)
-}
-
-/// Characters that render as nothing and only get in the way of matching
-/// and display: zero-width space, word joiner, byte-order mark, soft hyphen.
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}') || (c.is_control() && !c.is_whitespace())
+    crate::text::collapse_whitespace(&text)
 }
 
 /// `fragment` cut to [`MAX_INPUT_BYTES`] and then before its tag number
 /// [`MAX_TAGS`]` + 1` (see there why both).
 pub(crate) fn bound_markup(fragment: &str) -> &str {
-    let fragment = cap_input(fragment, MAX_INPUT_BYTES);
+    let fragment = crate::text::clip(fragment, MAX_INPUT_BYTES);
     let bytes = fragment.as_bytes();
     let mut tags = 0;
     for (at, _) in fragment.match_indices('<') {
@@ -205,56 +199,6 @@ pub(crate) fn bound_markup(fragment: &str) -> &str {
         }
     }
     fragment
-}
-
-/// Runs of whitespace become one space; invisible characters go; the ends
-/// are trimmed.
-pub(crate) fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            pending_space = true;
-        } else if !is_invisible(c) {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The longest prefix of `text` of at most `max_bytes` bytes that ends on a
-/// char boundary.
-pub(crate) fn cap_input(text: &str, max_bytes: usize) -> &str {
-    if text.len() <= max_bytes {
-        return text;
-    }
-    let mut end = max_bytes;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
-
-/// `text` when it has at most `max_chars` chars; otherwise its start, cut at
-/// the last word boundary when one falls in the second half (else mid-word,
-/// on a char boundary), without trailing punctuation, plus `…`.
-pub(crate) fn truncate_words(text: &str, max_chars: usize) -> String {
-    let Some((cut, _)) = text.char_indices().nth(max_chars) else {
-        return text.to_owned();
-    };
-    let head = &text[..cut];
-    let at_boundary = text[cut..].starts_with(char::is_whitespace);
-    let head = match head.rfind(char::is_whitespace) {
-        Some(space) if !at_boundary && space >= head.len() / 2 => &head[..space],
-        _ => head,
-    };
-    let head = head
-        .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '–' | '—' | '(' | '['));
-    format!("{head}…")
 }
 
 #[cfg(test)]
@@ -344,23 +288,9 @@ mod tests {
     }
 
     #[test]
-    fn cap_input_cuts_on_char_boundary() {
-        assert_eq!(cap_input("héllo", 2), "h");
-        assert_eq!(cap_input("héllo", 3), "hé");
-        assert_eq!(cap_input("héllo", 99), "héllo");
+    fn plain_text_is_bounded() {
         let big = "é".repeat(MAX_INPUT_BYTES);
         assert!(plain_text(&big).len() <= MAX_INPUT_BYTES);
-    }
-
-    #[test]
-    fn truncate_words_cases() {
-        assert_eq!(truncate_words("short", 10), "short");
-        assert_eq!(truncate_words("exactly10!", 10), "exactly10!");
-        assert_eq!(truncate_words("the social economy", 12), "the social…");
-        assert_eq!(truncate_words("the social, economy", 11), "the social…");
-        assert_eq!(truncate_words("the social economy", 10), "the social…");
-        assert_eq!(truncate_words("cooperatives", 5), "coope…");
-        assert_eq!(truncate_words("ééééé ééééé", 8), "ééééé…");
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub use html::{MAX_INPUT_BYTES, MAX_TAGS, plain_text, sanitize_html};
 pub use ids::story_uid;
 pub use link::{canonical_url, is_tracking_param};
 
-use html::{is_blank_html, truncate_words};
+use crate::text::truncate_words;
+use html::is_blank_html;
 use ids::{Fingerprint, content_guid};
 
 /// Longest title kept, in chars; longer ones are cut at a word and get `…`.

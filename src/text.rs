@@ -1,0 +1,93 @@
+//! Small text primitives every stage uses the same way: whitespace
+//! collapsing, byte caps on character boundaries, word-boundary truncation.
+//! One definition each, so a title cleaned in `normalize`, a field read in
+//! `extract` and an excerpt shown by `publish` agree.
+
+/// Runs of whitespace become one space; invisible characters (zero-width
+/// spaces, soft hyphens, BOMs, controls) go; the ends are trimmed.
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = true;
+        } else if !is_invisible(c) {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}') || (c.is_control() && !c.is_whitespace())
+}
+
+/// The longest prefix of `s` of at most `max_bytes` bytes that ends on a
+/// char boundary: how untrusted input is bounded before costly work.
+pub fn clip(s: &str, max_bytes: usize) -> &str {
+    if s.len() <= max_bytes {
+        return s;
+    }
+    let mut end = max_bytes;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// `text` when it has at most `max_chars` chars; otherwise its start, cut at
+/// the last word boundary when one falls in the second half (else mid-word,
+/// on a char boundary), without trailing punctuation, plus `…`.
+pub fn truncate_words(text: &str, max_chars: usize) -> String {
+    let text = text.trim();
+    let Some((cut, _)) = text.char_indices().nth(max_chars) else {
+        return text.to_owned();
+    };
+    let head = &text[..cut];
+    let at_boundary = text[cut..].starts_with(char::is_whitespace);
+    let head = match head.rfind(char::is_whitespace) {
+        Some(space) if !at_boundary && space >= head.len() / 2 => &head[..space],
+        _ => head,
+    };
+    let head = head.trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | ':' | '.' | '-' | '–' | '—' | '(' | '[')
+    });
+    format!("{head}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collapse_whitespace_cases() {
+        assert_eq!(collapse_whitespace("  Solidarity\n\t economy  "), "Solidarity economy");
+        assert_eq!(collapse_whitespace("co\u{00AD}op\u{200B}erative"), "cooperative");
+        assert_eq!(collapse_whitespace(""), "");
+    }
+
+    #[test]
+    fn clip_never_splits_a_character() {
+        assert_eq!(clip("économie", 1), "");
+        assert_eq!(clip("économie", 2), "é");
+        assert_eq!(clip("abc", 10), "abc");
+    }
+
+    #[test]
+    fn truncate_words_cuts_at_a_word_and_counts_characters() {
+        assert_eq!(truncate_words("short", 10), "short");
+        assert_eq!(truncate_words("Social and solidarity economy news", 20), "Social and…");
+        assert_eq!(truncate_words("ééééééééééé", 5), "ééééé…");
+        assert_eq!(truncate_words("Coops, mutuals and more", 7), "Coops…");
+        assert_eq!(truncate_words("exactly10!", 10), "exactly10!");
+        assert_eq!(truncate_words("the social economy", 12), "the social…");
+        assert_eq!(truncate_words("the social, economy", 11), "the social…");
+        assert_eq!(truncate_words("the social economy", 10), "the social…");
+        assert_eq!(truncate_words("cooperatives", 5), "coope…");
+        assert_eq!(truncate_words("ééééé ééééé", 8), "ééééé…");
+    }
+}
