@@ -529,8 +529,8 @@ fn read_date(scope: ElementRef<'_>, field: &FieldSelector, format: Option<&str>)
     for el in field_matches(scope, field) {
         matched = true;
         let candidates = match &field.attr {
-            Some(attr) => [el.attr(attr).map(collapse_whitespace), None],
-            None => [el.attr("datetime").map(collapse_whitespace), Some(date_text(el))],
+            Some(attr) => [el.attr(attr).map(crate::text::collapse_whitespace), None],
+            None => [el.attr("datetime").map(crate::text::collapse_whitespace), Some(date_text(el))],
         };
         for text in candidates.into_iter().flatten() {
             let text = crate::text::clip(&text, MAX_DATE_TEXT_BYTES);
