@@ -658,3 +658,129 @@ pub fn sync_filters(config: &Config, store: &mut Store) -> Result<u64, StoreErro
     }
     Ok(flipped)
 }
+
+#[cfg(test)]
+mod robustness {
+    //! Partner content is untrusted: whatever bytes arrive, extraction and
+    //! normalisation return values and never panic.
+
+    use super::*;
+    use crate::config::FieldSelector;
+
+    /// A small deterministic generator (xorshift), so failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    const NASTY: &[&[u8]] = &[
+        b"<",
+        b">",
+        b"&",
+        b"&#x0;",
+        b"&#1114112;",
+        b"]]>",
+        b"<![CDATA[",
+        b"<!--",
+        b"\xff\xfe",
+        b"\xc3",
+        b"\0",
+        b"<script>",
+        b"</item>",
+        b"<entry>",
+        b"\"",
+        b"{",
+        b"}",
+        b"<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+        b"\xe2\x80\xae",
+        b"<a href=\"javascript:x\">",
+        b"<p",
+        b"\r\n",
+    ];
+
+    fn mutate(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
+        let mut out = input.to_vec();
+        for _ in 0..1 + rng.below(8) {
+            let at = rng.below(out.len() + 1);
+            match rng.below(4) {
+                0 => out.truncate(at),
+                1 => {
+                    let piece = NASTY[rng.below(NASTY.len())];
+                    out.splice(at..at, piece.iter().copied());
+                }
+                2 if at < out.len() => out[at] = rng.next() as u8,
+                _ => {
+                    let end = (at + rng.below(64)).min(out.len());
+                    out.drain(at..end);
+                }
+            }
+        }
+        out
+    }
+
+    fn fixtures() -> Vec<Vec<u8>> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        ["feeds", "html"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap())
+            .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect()
+    }
+
+    fn source(scrape: bool) -> Source {
+        let field = |css: &str| FieldSelector::parse(css).unwrap();
+        Source {
+            id: "fuzz".into(),
+            name: "Fuzz".into(),
+            url: Url::parse("https://partner.example/news/").unwrap(),
+            site: None,
+            schedule: None,
+            tags: Vec::new(),
+            language: None,
+            enabled: true,
+            include: Vec::new(),
+            exclude: vec!["vacancy".into()],
+            scrape: scrape.then(|| crate::config::ScrapeRules {
+                item: scraper::Selector::parse("li, article, .card").unwrap(),
+                item_css: "li, article, .card".into(),
+                title: field("h3, h2, a"),
+                link: field("a"),
+                date: Some(field("time, [class*=date]")),
+                summary: Some(field("p")),
+                date_format: None,
+                article: None,
+            }),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn mutated_documents_never_panic() {
+        let mut rng = Rng(0x5eed_f00d_cafe_d00d);
+        let now = Utc::now();
+        let url = Url::parse("https://partner.example/news/").unwrap();
+        for original in fixtures() {
+            for round in 0..60 {
+                let bytes = if round == 0 { original.clone() } else { mutate(&mut rng, &original) };
+                let (text, _) = extract::encoding::decode(&bytes, None);
+                if let Ok(feed) = extract::feed::parse(&text, &url) {
+                    let _ = normalize_feed(feed, &source(false), url.clone(), None, now);
+                }
+                let listing = extract::html::scrape_listing(&text, &url, source(true).scrape.as_ref().unwrap());
+                let _ = normalize_feed(listing, &source(true), url.clone(), None, now);
+                let _ = extract::html::discover_feeds(&text, &url);
+                let _ = extract::html::looks_like_html(&bytes);
+            }
+        }
+    }
+}
