@@ -11,7 +11,7 @@
 //! entry (the earliest dated unfiltered one), so a cross-post never replaces
 //! the original.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -26,6 +26,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../migrations/0001_initial.sql")),
     ("0002_archives", include_str!("../migrations/0002_archives.sql")),
 ];
+
+/// Up to this many sources, a scope's stories are found from its entries;
+/// above, by walking the newest stories (see [`Store::stories`]).
+const FEW_SOURCES: usize = 16;
 
 /// How long a writer waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -430,6 +434,21 @@ impl Store {
                 )?;
                 stmt.query_map(params![before_ts, before_id, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?
             }
+            // A few sources carry few stories: start from their entries and
+            // sort those (the stories index would be walked far to find them).
+            Scope::Sources(sources) if sources.len() <= FEW_SOURCES => {
+                let list = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT s.id FROM (SELECT DISTINCT story_id FROM entries
+                                       WHERE source_id IN (SELECT value FROM json_each(?1)) AND filtered = 0) e
+                     CROSS JOIN stories s ON s.id = e.story_id
+                     WHERE s.visible = 1 AND (s.published, s.id) < (?2, ?3)
+                     ORDER BY s.published DESC, s.id DESC LIMIT ?4",
+                )?;
+                stmt.query_map(params![list, before_ts, before_id, limit as i64], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            }
+            // Many sources carry many stories: walk the stories newest first.
             Scope::Sources(sources) => {
                 let list = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
                 let mut stmt = self.conn.prepare_cached(
@@ -451,50 +470,55 @@ impl Store {
         Ok(self.conn.prepare_cached("SELECT count(*) FROM stories WHERE visible = 1")?.query_row([], |r| r.get(0))?)
     }
 
+    /// Loads stories in the order of `ids`: two statements for the whole
+    /// list (not two per story), which is most of what publishing costs.
     fn load_stories(&self, ids: &[i64]) -> Result<Vec<StoryRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
         let mut story_stmt = self.conn.prepare_cached(
             "SELECT s.id, s.uid, e.title, e.link, e.summary, e.content, s.published, s.updated,
                     e.date_estimated, e.authors, e.categories, e.source_id
-             FROM stories s JOIN entries e ON e.id = s.primary_entry WHERE s.id = ?1",
+             FROM json_each(?1) j CROSS JOIN stories s ON s.id = j.value JOIN entries e ON e.id = s.primary_entry",
         )?;
-        let mut sources_stmt = self.conn.prepare_cached(
-            "SELECT source_id FROM entries WHERE story_id = ?1 AND filtered = 0 ORDER BY published, id",
-        )?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = story_stmt
-                .query_row([id], |r| {
-                    Ok((
-                        StoryRow {
-                            story_id: r.get(0)?,
-                            uid: r.get(1)?,
-                            title: r.get(2)?,
-                            link: r.get(3)?,
-                            summary: r.get(4)?,
-                            content: r.get(5)?,
-                            published: from_unix(r.get(6)?),
-                            updated: from_unix(r.get(7)?),
-                            date_estimated: r.get(8)?,
-                            authors: from_json(&r.get::<_, String>(9)?),
-                            categories: from_json(&r.get::<_, String>(10)?),
-                            sources: Vec::new(),
-                        },
-                        r.get::<_, String>(11)?,
-                    ))
-                })
-                .optional()?;
-            let Some((mut story, primary_source)) = row else { continue };
-            let others = sources_stmt.query_map([id], |r| r.get::<_, String>(0))?;
-            story.sources.push(primary_source);
-            for source in others {
-                let source = source?;
-                if !story.sources.contains(&source) {
-                    story.sources.push(source);
-                }
-            }
-            out.push(story);
+        let mut by_id: HashMap<i64, StoryRow> = HashMap::with_capacity(ids.len());
+        let rows = story_stmt.query_map([&list], |r| {
+            Ok(StoryRow {
+                story_id: r.get(0)?,
+                uid: r.get(1)?,
+                title: r.get(2)?,
+                link: r.get(3)?,
+                summary: r.get(4)?,
+                content: r.get(5)?,
+                published: from_unix(r.get(6)?),
+                updated: from_unix(r.get(7)?),
+                date_estimated: r.get(8)?,
+                authors: from_json(&r.get::<_, String>(9)?),
+                categories: from_json(&r.get::<_, String>(10)?),
+                // The primary entry's source is credited first.
+                sources: vec![r.get(11)?],
+            })
+        })?;
+        for row in rows {
+            let row = row?;
+            by_id.insert(row.story_id, row);
         }
-        Ok(out)
+        let mut sources_stmt = self.conn.prepare_cached(
+            "SELECT story_id, source_id FROM entries
+             WHERE story_id IN (SELECT value FROM json_each(?1)) AND filtered = 0
+             ORDER BY story_id, published, id",
+        )?;
+        let credits = sources_stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        for credit in credits {
+            let (story, source) = credit?;
+            if let Some(row) = by_id.get_mut(&story)
+                && !row.sources.contains(&source)
+            {
+                row.sources.push(source);
+            }
+        }
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
     /// The archive pages, oldest first.
@@ -515,26 +539,26 @@ impl Store {
         let page_size = page_size.max(1);
         let tx = self.conn.transaction()?;
         let mut created = Vec::new();
-        loop {
-            let (last_page, after): (i64, i64) =
-                tx.query_row("SELECT coalesce(max(page), 0), coalesce(max(last_story), 0) FROM archives", [], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            let unarchived: i64 = tx
-                .prepare_cached("SELECT count(*) FROM stories WHERE visible = 1 AND id > ?1")?
-                .query_row([after], |r| r.get(0))?;
-            if (unarchived as usize) < keep + page_size {
-                break;
-            }
+        let (mut page, mut after): (i64, i64) =
+            tx.query_row("SELECT coalesce(max(page), 0), coalesce(max(last_story), 0) FROM archives", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let mut unarchived: usize = tx
+            .prepare_cached("SELECT count(*) FROM stories WHERE visible = 1 AND id > ?1")?
+            .query_row([after], |r| r.get::<_, i64>(0))? as usize;
+        while unarchived >= keep + page_size {
             let ids: Vec<i64> = tx
                 .prepare_cached("SELECT id FROM stories WHERE visible = 1 AND id > ?1 ORDER BY id LIMIT ?2")?
                 .query_map(params![after, page_size as i64], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let Some(&last) = ids.last() else { break };
-            let page = ArchivePage { page: last_page + 1, first_story: after + 1, last_story: last, dirty: true };
+            page += 1;
+            let closed = ArchivePage { page, first_story: after + 1, last_story: last, dirty: true };
             tx.prepare_cached("INSERT INTO archives (page, first_story, last_story, dirty) VALUES (?1, ?2, ?3, 1)")?
-                .execute(params![page.page, page.first_story, page.last_story])?;
-            created.push(page);
+                .execute(params![closed.page, closed.first_story, closed.last_story])?;
+            created.push(closed);
+            after = last;
+            unarchived -= ids.len();
         }
         tx.commit()?;
         Ok(created)
@@ -789,6 +813,11 @@ fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now
            updated, authors, categories, fingerprint, filtered, first_seen)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
     )?;
+    let mut find_story = tx.prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?;
+    let mut insert_story = tx.prepare_cached(
+        "INSERT INTO stories (uid, story_key, published, updated, visible) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )?;
+    let mut set_primary = tx.prepare_cached("UPDATE stories SET primary_entry = ?2 WHERE id = ?1")?;
     let now_ts = now.timestamp();
     // The same guid twice in one document: the first occurrence wins.
     let mut seen = std::collections::HashSet::new();
@@ -853,8 +882,16 @@ fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now
                     None => (now_ts, true),
                 };
                 let updated = item.updated.map_or(published, |u| u.timestamp().max(published));
-                let story_existed = story_exists(tx, &item.story_key)?;
-                let story = story_for_key(tx, &item.story_key, published)?;
+                let existing_story = find_story.query_row([&item.story_key], |r| r.get::<_, i64>(0)).optional()?;
+                let story = match existing_story {
+                    Some(story) => story,
+                    // Most entries start a story of their own: create it
+                    // complete rather than recomputing it afterwards.
+                    None => insert_story.query_row(
+                        params![story_uid(&item.story_key), item.story_key, published, updated, !*filtered],
+                        |r| r.get(0),
+                    )?,
+                };
                 insert_entry.execute(params![
                     source_id,
                     item.guid,
@@ -872,9 +909,13 @@ fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now
                     filtered,
                     now_ts
                 ])?;
-                touched.insert(story);
+                if existing_story.is_some() {
+                    touched.insert(story);
+                } else {
+                    set_primary.execute(params![story, tx.last_insert_rowid()])?;
+                }
                 stats.new += 1;
-                stats.merged += u64::from(story_existed);
+                stats.merged += u64::from(existing_story.is_some());
                 stats.filtered += u64::from(*filtered);
             }
         }
@@ -883,10 +924,6 @@ fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now
         refresh_story(tx, story)?;
     }
     Ok(stats)
-}
-
-fn story_exists(tx: &Transaction<'_>, key: &str) -> Result<bool> {
-    Ok(tx.prepare_cached("SELECT 1 FROM stories WHERE story_key = ?1")?.exists([key])?)
 }
 
 /// The story for a key, created (invisible, to be refreshed) when new.

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use super::html::{FeedLinks, PageContext, PageSource, TagLink, render_index};
-use super::write::write_if_changed;
+use super::write::Batch;
 use super::{DocMeta, PublishError, SourceRef, StoryView};
 use crate::config::{Config, Source};
 use crate::store::{ArchivePage, Scope, Store, StoryRow};
@@ -114,9 +114,10 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
     let base = &config.feed.base_url;
     let refs: HashMap<&str, SourceRef> = config.sources.iter().map(|s| (s.id.as_str(), source_ref(s, base))).collect();
     let mut report = PublishReport::default();
+    let mut batch = Batch::new();
     let mut write = |rel: &str, bytes: &[u8]| -> Result<(), PublishError> {
         let path = out.join(rel);
-        if write_if_changed(&path, bytes).map_err(|e| PublishError::Write(e, path.clone()))? {
+        if batch.stage(&path, bytes).map_err(|e| PublishError::Write(e, path.clone()))? {
             report.written.push(rel.to_owned());
         } else {
             report.unchanged += 1;
@@ -193,6 +194,7 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
     let opml = super::opml::render(&format!("{}: sources", config.feed.title), &opml_sources);
     write("sources.opml", opml.as_bytes())?;
 
+    batch.commit().map_err(|e| PublishError::Write(e, out.clone()))?;
     let keep_tags: BTreeSet<String> = tags.keys().map(|t| t.to_string()).collect();
     let keep_sources: BTreeSet<String> = config.sources.iter().map(|s| s.id.clone()).collect();
     report.removed.extend(remove_stale(out, "tags", &keep_tags)?);
