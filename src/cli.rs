@@ -78,6 +78,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Add the feeds of an OPML subscription list to the sources file (comments kept; known feeds skipped).
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
 }
 
 /// Runs a parsed command line.
@@ -89,6 +94,13 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run => crate::daemon::run(&cli.config),
         Command::Status { json } => status(&cli.config, json),
         Command::Check { target, json } => crate::check::run(&cli.config, &target, json),
+        Command::ImportOpml { file } => match crate::opml_import::import(&cli.config, &file) {
+            Ok(report) => {
+                print!("{report}");
+                Ok(Exit::Ok)
+            }
+            Err(e) => fatal(e.into()),
+        },
     }
 }
 
@@ -179,7 +191,10 @@ fn fetch(path: &Path, ids: &[String]) -> anyhow::Result<Exit> {
     };
     print_summary(&reports);
     match published {
-        Ok(Some(report)) => print_publish(&report),
+        Ok(Some(report)) => {
+            print_publish(&report);
+            crate::websub::notify_blocking(&env.config, &report);
+        }
         Ok(None) => println!("published: nothing changed, no document rewritten"),
         Err(e) => {
             return fatal(
@@ -203,6 +218,7 @@ fn publish(path: &Path) -> anyhow::Result<Exit> {
     match result {
         Ok(report) => {
             print_publish(&report);
+            crate::websub::notify_blocking(&config, &report);
             Ok(Exit::Ok)
         }
         Err(e) => fatal(e.context(format!("cannot publish into {}", config.publish.output_dir.display()))),

@@ -64,8 +64,22 @@ pub(crate) fn plain_text(html: &str) -> String {
                 if hidden {
                     continue;
                 }
-                // Text right after a closed block ("<p>a</p>b") starts a new line.
-                if node.prev_sibling().is_some_and(|s| is_block(s.value())) {
+                // Text right after a closed block starts a new line: in
+                // `<p>a</p>b`, and also in `<p>a</p><a>b</a>`, where the block
+                // is the previous sibling of an ancestor this text opens.
+                // Inline: ego_tree, which names the node type, is not a dependency.
+                let mut current = node;
+                let follows_block = loop {
+                    match current.prev_sibling() {
+                        Some(sibling) => break is_block(sibling.value()),
+                        None => match current.parent() {
+                            Some(parent) if !is_block(parent.value()) => current = parent,
+                            // An enclosing block already opened with a space.
+                            _ => break false,
+                        },
+                    }
+                };
+                if follows_block {
                     out.push(' ');
                 }
                 out.push_str(text);
@@ -156,6 +170,10 @@ mod tests {
     fn plain_text_separates_blocks_and_decodes_entities() {
         let html = "<p>Co-ops &amp; mutuals</p><p>grow<br>fast</p>tail <em>now</em>";
         assert_eq!(plain_text(html), "Co-ops & mutuals grow fast tail now");
+        // Inline elements after a block start a new word too (a sanitised
+        // `<p>…</p><a>x</a>` used to read "…participants.x").
+        assert_eq!(plain_text("<p>1,000 participants.</p><a>x</a><a>d</a>"), "1,000 participants. xd");
+        assert_eq!(plain_text("<div><p>a</p></div><span><b>b</b>c</span>"), "a bc");
     }
 
     #[test]
