@@ -218,19 +218,19 @@ fn merge(
     }
     prefix.push_str(&format!("# Imported from {} by `ssefeed import-opml`.\n", one_line(label)));
 
-    let mut position = max_position(doc.as_table()) + 1;
+    // Explicit positions put the new tables after every existing one,
+    // whatever the file's last table is (a [source.scrape], say).
+    let after_last = max_position(doc.as_table()) + 1;
     if !doc.contains_key("source") {
         doc.insert("source", Item::ArrayOfTables(ArrayOfTables::new()));
     }
     let Some(Item::ArrayOfTables(tables)) = doc.get_mut("source") else {
         return Err(ImportError::NotSourceTables(sources_path.to_owned()));
     };
-    for (i, mut table) in new_tables.into_iter().enumerate() {
-        // Explicit positions put the new tables after every existing one,
-        // whatever the file's last table is (a [source.scrape], say).
+    for (position, mut table) in (after_last..).zip(new_tables) {
+        let first = position == after_last;
         table.set_position(position);
-        position += 1;
-        table.decor_mut().set_prefix(if i == 0 { prefix.clone() } else { "\n".to_owned() });
+        table.decor_mut().set_prefix(if first { prefix.clone() } else { "\n".to_owned() });
         tables.push(table);
     }
     Ok((doc.to_string(), added, skipped))
@@ -285,10 +285,20 @@ impl NewSource {
         let titled = !outline.title.trim().is_empty() && outline.title.trim() != outline.xml_url.trim();
         let name = if titled { one_line(&outline.title) } else { host.clone() };
 
-        // A title in another script has no ASCII slug: the host names it then.
-        let base = Some(slug(&name, MAX_ID_LEN))
-            .filter(|s| titled && !s.is_empty())
-            .or_else(|| Some(slug(&host, MAX_ID_LEN)).filter(|s| !s.is_empty()))
+        // The shorter of `text` and `title` makes the better id ("ICMIF", not
+        // "International Cooperative and Mutual Insurance Federation"); a name
+        // in another script has no ASCII slug, and the host names it then.
+        let mut labels: Vec<&str> = outline.text.iter().map(String::as_str).collect();
+        if titled {
+            labels.push(&outline.title);
+        }
+        labels.retain(|l| l.trim() != outline.xml_url.trim());
+        labels.sort_by_key(|l| l.chars().count());
+        let base = labels
+            .iter()
+            .map(|l| slug(l, MAX_ID_LEN))
+            .chain([slug(&host, MAX_ID_LEN)])
+            .find(|s| !s.is_empty())
             .unwrap_or_else(|| "source".to_owned());
         let id = (1..)
             .map(|n| if n == 1 { base.clone() } else { format!("{base}-{n}") })
@@ -380,6 +390,7 @@ mod tests {
     fn outline(title: &str, xml_url: &str) -> OpmlOutline {
         OpmlOutline {
             title: title.to_owned(),
+            text: None,
             xml_url: xml_url.to_owned(),
             html_url: None,
             kind: Some("rss".to_owned()),
@@ -453,6 +464,11 @@ mod tests {
             outline("UN Inter-Agency Task Force on Social and Solidarity Economy", "https://unsse.org/other-feed/"),
             outline("untfsse", "https://unsse.org/second/"),
         ];
+        let mut icmif = outline("International Cooperative and Mutual Insurance Federation", "https://icmif.org/feed/");
+        icmif.text = Some("ICMIF".to_owned());
+        let mut korean = outline("한국사회적기업진흥원", "https://www.socialenterprise.or.kr/rss");
+        korean.text = Some("한국사회적기업진흥원".to_owned());
+        let outlines: Vec<OpmlOutline> = outlines.into_iter().chain([icmif, korean]).collect();
         let (_, added, _) = merged(EXISTING, &outlines);
         let ids: Vec<&str> = added.iter().map(|a| a.id.as_str()).collect();
         assert_eq!(
@@ -464,8 +480,12 @@ mod tests {
                 "example-cn",
                 "un-inter-agency-task-force-on-social",
                 "untfsse-2",
+                "icmif",
+                "socialenterprise-or-kr",
             ]
         );
+        // The short `text` names the id, the full `title` the source.
+        assert_eq!(added[6].name, "International Cooperative and Mutual Insurance Federation");
         // A title-less outline is named after its host.
         assert_eq!(added[2].name, "ess-france.org");
         assert_eq!(added[3].name, "社会连带经济");

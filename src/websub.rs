@@ -27,7 +27,7 @@ const BACKOFF: [Duration; ATTEMPTS - 1] = [Duration::from_millis(500), Duration:
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pings in flight at once: a publish can change dozens of feeds, and one hub
 /// should not see them all at the same instant.
-const CONCURRENCY: usize = 4;
+const CONCURRENCY: usize = 8;
 /// How much of a refusal's body goes into the error message.
 const ERROR_BODY_CHARS: usize = 200;
 
@@ -60,7 +60,7 @@ fn is_feed_document(rel: &str) -> bool {
 
 /// Tells `hub` that each of `topics` changed: one `POST` per topic with the
 /// form body `hub.mode=publish&hub.url=<topic>`, up to [`ATTEMPTS`] tries
-/// each (waiting 0.5 s, then 1 s). A `2xx` answer is success; network
+/// each (waiting 0.5 s, then 1 s, between rounds). A `2xx` answer is success; network
 /// errors, timeouts, `408`, `429` and `5xx` are retried; any other status is
 /// final. Returns every topic with its outcome, in the order given; failures
 /// are also logged. Never panics.
@@ -68,53 +68,59 @@ pub async fn ping(client: &reqwest::Client, hub: &Url, topics: &[Url]) -> Vec<(U
     ping_with_backoff(client, hub, topics, &BACKOFF).await
 }
 
+/// Tries in rounds: every topic once, then after `backoff[0]` the ones that
+/// may succeed on a retry, and so on. The waits are shared by all topics, so
+/// a hub that is down costs the sum of the waits once, not once per feed.
 async fn ping_with_backoff(
     client: &reqwest::Client,
     hub: &Url,
     topics: &[Url],
     backoff: &[Duration],
 ) -> Vec<(Url, Result<(), String>)> {
-    let results: Vec<(Url, Result<(), String>)> = stream::iter(topics)
-        .map(|topic| async move { (topic.clone(), ping_topic(client, hub, topic, backoff).await) })
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
-    let failed = results.iter().filter(|(_, r)| r.is_err()).count();
-    if failed > 0 {
-        tracing::warn!(hub = %hub, topics = results.len(), failed, "websub hub not told of every change");
-    } else if !results.is_empty() {
-        tracing::info!(hub = %hub, topics = results.len(), "websub hub notified");
+    let bodies: Vec<String> = topics.iter().map(publish_body).collect();
+    let mut outcomes: Vec<Result<(), String>> = vec![Err("not attempted".to_owned()); topics.len()];
+    let mut pending: Vec<usize> = (0..topics.len()).collect();
+    for attempt in 1..=ATTEMPTS {
+        let tries: Vec<(usize, Result<(), Failure>)> = stream::iter(pending.iter().copied())
+            .map(|i| {
+                let body = &bodies[i];
+                async move { (i, try_once(client, hub, body).await) }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        pending.clear();
+        for (i, outcome) in tries {
+            let topic = &topics[i];
+            outcomes[i] = match outcome {
+                Ok(()) => Ok(()),
+                Err(failure) if failure.retry && attempt < ATTEMPTS => {
+                    tracing::debug!(hub = %hub, topic = %topic, attempt, error = %failure.message, "websub ping failed, will retry");
+                    pending.push(i);
+                    Err(failure.message)
+                }
+                Err(failure) => {
+                    tracing::warn!(hub = %hub, topic = %topic, attempt, error = %failure.message, "websub ping failed");
+                    Err(failure.message)
+                }
+            };
+        }
+        let Some(wait) = backoff.get(attempt - 1).filter(|_| !pending.is_empty()) else { break };
+        tokio::time::sleep(*wait).await;
     }
-    results
+    let failed = outcomes.iter().filter(|r| r.is_err()).count();
+    if failed > 0 {
+        tracing::warn!(hub = %hub, topics = topics.len(), failed, "websub hub not told of every change");
+    } else if !topics.is_empty() {
+        tracing::info!(hub = %hub, topics = topics.len(), "websub hub notified");
+    }
+    topics.iter().cloned().zip(outcomes).collect()
 }
 
 /// Why one try failed, and whether another might succeed.
 struct Failure {
     message: String,
     retry: bool,
-}
-
-#[tracing::instrument(skip_all, fields(hub = %hub, topic = %topic))]
-async fn ping_topic(client: &reqwest::Client, hub: &Url, topic: &Url, backoff: &[Duration]) -> Result<(), String> {
-    let body = publish_body(topic);
-    let mut attempt = 1;
-    loop {
-        let failure = match try_once(client, hub, &body).await {
-            Ok(()) => {
-                tracing::debug!(attempt, "hub accepted the ping");
-                return Ok(());
-            }
-            Err(failure) => failure,
-        };
-        let wait = backoff.get(attempt - 1).copied().filter(|_| failure.retry && attempt < ATTEMPTS);
-        let Some(wait) = wait else {
-            tracing::warn!(attempt, error = %failure.message, "websub ping failed");
-            return Err(failure.message);
-        };
-        tracing::debug!(attempt, error = %failure.message, wait_ms = wait.as_millis() as u64, "websub ping failed, retrying");
-        tokio::time::sleep(wait).await;
-        attempt += 1;
-    }
 }
 
 /// `hub.mode=publish&hub.url=<topic>`, form-encoded.
@@ -408,6 +414,20 @@ mod tests {
         for (_, result) in results {
             assert!(result.is_err_and(|e| e.starts_with("cannot reach the hub")));
         }
+    }
+
+    #[tokio::test]
+    async fn retries_go_in_rounds_so_a_dead_hub_costs_the_waits_once() {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port");
+        let hub = url(&format!("http://{addr}/"));
+        let topics: Vec<Url> = (0..3 * CONCURRENCY).map(|i| url(&format!("https://e.org/tags/t{i}/rss.xml"))).collect();
+        let wait = Duration::from_millis(300);
+        let started = std::time::Instant::now();
+        let results = ping_with_backoff(&reqwest::Client::new(), &hub, &topics, &[wait, wait]).await;
+        let elapsed = started.elapsed();
+        assert!(results.iter().all(|(_, r)| r.is_err()));
+        // Per-topic retries would wait 2 × 300 ms for each of 3 batches.
+        assert!(elapsed >= 2 * wait && elapsed < 5 * wait, "{elapsed:?}");
     }
 
     #[tokio::test]

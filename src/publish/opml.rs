@@ -43,6 +43,9 @@ pub struct OpmlSource {
 pub struct OpmlOutline {
     /// The `title` attribute, else `text`, else the feed URL.
     pub title: String,
+    /// The `text` attribute (what readers show; often a short name such as
+    /// `ICA` where `title` spells it out), if any.
+    pub text: Option<String>,
     /// The `xmlUrl` attribute, trimmed (not validated: the importer does).
     pub xml_url: String,
     pub html_url: Option<String>,
@@ -297,7 +300,8 @@ impl OutlineAttrs {
         let xml_url = self.xml_url?;
         let tags = self.category.as_deref().map(tags).unwrap_or_default();
         Some(OpmlOutline {
-            title: self.title.or(self.text).unwrap_or_else(|| xml_url.clone()),
+            title: self.title.or_else(|| self.text.clone()).unwrap_or_else(|| xml_url.clone()),
+            text: self.text,
             html_url: self.html_url,
             kind: self.kind,
             language: self.language,
@@ -407,6 +411,9 @@ mod tests {
             ]
         );
         let ica = &outlines[1];
+        assert_eq!(ica.text.as_deref(), Some("ICA"));
+        assert_eq!(outlines[3].text.as_deref(), Some("Text only"));
+        assert_eq!(outlines[4].text, None);
         assert_eq!(ica.html_url.as_deref(), Some("https://ica.coop/"));
         assert_eq!(ica.tags, ["coops", "global"]);
         assert_eq!(ica.kind.as_deref(), Some("rss"));
