@@ -480,7 +480,10 @@ fn chromium_or_skip(test: &str) -> Option<PathBuf> {
         Some(path) => Some(path),
         None if ci() => panic!("{test}: CI is set but chromium is not installed (apt-get install chromium)"),
         None => {
-            eprintln!(
+            // Straight to stderr, not through `eprintln!`, which the test
+            // harness captures and hides for a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED {test}: chromium is not installed (apt-get install chromium); \
                  with CI set this is a failure"
             );

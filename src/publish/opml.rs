@@ -64,13 +64,12 @@ pub struct OpmlOutline {
 pub enum OpmlError {
     #[error("opml document is {0} bytes, over the {MAX_BYTES}-byte limit")]
     TooLarge(usize),
-    #[error("malformed opml at byte {position}: {source}")]
-    Xml {
-        position: u64,
-        #[source]
-        source: quick_xml::Error,
-    },
-    #[error("malformed attribute in opml at byte {position}: {source}")]
+    /// quick-xml's errors repeat their cause in their own message, so the
+    /// message is kept as text rather than chained as a source (which would
+    /// print it twice).
+    #[error("malformed opml at byte {position}: {reason}")]
+    Xml { position: u64, reason: String },
+    #[error("malformed attribute in opml at byte {position}")]
     Attribute {
         position: u64,
         #[source]
@@ -182,7 +181,7 @@ pub fn parse(text: &str) -> Result<Vec<OpmlOutline>, OpmlError> {
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(source) => {
-                return Err(OpmlError::Xml { position: reader.error_position(), source });
+                return Err(OpmlError::Xml { position: reader.error_position(), reason: source.to_string() });
             }
         };
         match event {
@@ -281,8 +280,9 @@ impl OutlineAttrs {
                 "category" => &mut out.category,
                 _ => continue,
             };
-            let value =
-                attr.normalized_value(XmlVersion::Implicit1_0).map_err(|source| OpmlError::Xml { position, source })?;
+            let value = attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|e| OpmlError::Xml { position, reason: e.to_string() })?;
             let value = value.trim();
             if !value.is_empty() {
                 *slot = Some(value.to_owned());
