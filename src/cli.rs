@@ -82,6 +82,11 @@ pub enum Command {
         #[arg(long = "as", value_name = "SOURCE_ID")]
         as_source: Option<String>,
     },
+    /// Add the feeds of an OPML subscription list to the sources file (comments kept; known feeds skipped).
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
 }
 
 /// Runs a parsed command line.
@@ -95,6 +100,13 @@ pub fn execute(cli: Cli) -> anyhow::Result<Exit> {
         Command::Check { target, json, as_source } => {
             crate::check::run(&cli.config, &target, json, as_source.as_deref())
         }
+        Command::ImportOpml { file } => match crate::opml_import::import(&cli.config, &file) {
+            Ok(report) => {
+                print!("{report}");
+                Ok(Exit::Ok)
+            }
+            Err(e) => fatal(e.into()),
+        },
     }
 }
 
@@ -185,7 +197,10 @@ fn fetch(path: &Path, ids: &[String]) -> anyhow::Result<Exit> {
     };
     print_summary(&reports);
     match published {
-        Ok(Some(report)) => print_publish(&report),
+        Ok(Some(report)) => {
+            print_publish(&report);
+            crate::websub::notify_blocking(&env.config, &report);
+        }
         Ok(None) => println!("published: nothing changed, no document rewritten"),
         Err(e) => {
             return fatal(
@@ -209,6 +224,7 @@ fn publish(path: &Path) -> anyhow::Result<Exit> {
     match result {
         Ok(report) => {
             print_publish(&report);
+            crate::websub::notify_blocking(&config, &report);
             Ok(Exit::Ok)
         }
         Err(e) => fatal(e.context(format!("cannot publish into {}", config.publish.output_dir.display()))),

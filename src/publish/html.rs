@@ -7,6 +7,10 @@
 //! are absolute (built by the caller from `base_url`), so the same markup works
 //! at `/index.html` and at `tags/<tag>/index.html`. No JavaScript, no external
 //! resource: the stylesheet is inline and nothing is loaded from partners.
+//! The page says so to the browser too: a Content-Security-Policy allows
+//! nothing but the inline stylesheet, and an empty `data:` icon keeps
+//! browsers from asking for `/favicon.ico`, so opening the page makes exactly
+//! one request.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value};
@@ -417,6 +421,11 @@ mod tests {
         assert!(!html.contains("url("));
         // The only resources are links (a, link rel=alternate), never loaded.
         assert!(!html.contains("<link rel=\"stylesheet\""));
+        // The browser enforces it, and has no reason to ask for a favicon.
+        assert!(html.contains(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline';"
+        ));
+        assert!(html.contains("<link rel=\"icon\" href=\"data:,\">"));
     }
 
     #[test]
@@ -445,10 +454,11 @@ mod tests {
         assert!(html.contains("<h1>Tag: un</h1>"));
         assert!(html.contains("href=\"https://news.example.org/tags/un/rss.xml\""));
         assert!(html.contains("aria-current=\"page\">un</a>"));
-        // Every href and src is absolute (or an in-page fragment).
+        // Every href and src is absolute (or an in-page fragment, or the
+        // empty icon that stops the favicon request).
         for attr in html.split("href=\"").skip(1) {
             assert!(
-                attr.starts_with("https:") || attr.starts_with('#'),
+                attr.starts_with("https:") || attr.starts_with('#') || attr.starts_with("data:,\""),
                 "relative link: {}",
                 &attr[..attr.len().min(60)]
             );

@@ -24,7 +24,8 @@ pub struct SourceRef {
     pub name: String,
     /// The partner's human site, if known.
     pub site: Option<String>,
-    /// What ssefeed fetches (feed or listing page).
+    /// The partner's feed: the one ssefeed fetches, or for a partner scraped
+    /// from an HTML listing, the per-source feed ssefeed makes of it.
     pub url: String,
     /// The per-source feed ssefeed publishes (`sources/<id>/atom.xml`), absolute.
     pub feed_url: String,

@@ -43,6 +43,9 @@ pub struct OpmlSource {
 pub struct OpmlOutline {
     /// The `title` attribute, else `text`, else the feed URL.
     pub title: String,
+    /// The `text` attribute (what readers show; often a short name such as
+    /// `ICA` where `title` spells it out), if any.
+    pub text: Option<String>,
     /// The `xmlUrl` attribute, trimmed (not validated: the importer does).
     pub xml_url: String,
     pub html_url: Option<String>,
@@ -61,13 +64,12 @@ pub struct OpmlOutline {
 pub enum OpmlError {
     #[error("opml document is {0} bytes, over the {MAX_BYTES}-byte limit")]
     TooLarge(usize),
-    #[error("malformed opml at byte {position}: {source}")]
-    Xml {
-        position: u64,
-        #[source]
-        source: quick_xml::Error,
-    },
-    #[error("malformed attribute in opml at byte {position}: {source}")]
+    /// quick-xml's errors repeat their cause in their own message, so the
+    /// message is kept as text rather than chained as a source (which would
+    /// print it twice).
+    #[error("malformed opml at byte {position}: {reason}")]
+    Xml { position: u64, reason: String },
+    #[error("malformed attribute in opml at byte {position}")]
     Attribute {
         position: u64,
         #[source]
@@ -179,7 +181,7 @@ pub fn parse(text: &str) -> Result<Vec<OpmlOutline>, OpmlError> {
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(source) => {
-                return Err(OpmlError::Xml { position: reader.error_position(), source });
+                return Err(OpmlError::Xml { position: reader.error_position(), reason: source.to_string() });
             }
         };
         match event {
@@ -278,8 +280,9 @@ impl OutlineAttrs {
                 "category" => &mut out.category,
                 _ => continue,
             };
-            let value =
-                attr.normalized_value(XmlVersion::Implicit1_0).map_err(|source| OpmlError::Xml { position, source })?;
+            let value = attr
+                .normalized_value(XmlVersion::Implicit1_0)
+                .map_err(|e| OpmlError::Xml { position, reason: e.to_string() })?;
             let value = value.trim();
             if !value.is_empty() {
                 *slot = Some(value.to_owned());
@@ -297,7 +300,8 @@ impl OutlineAttrs {
         let xml_url = self.xml_url?;
         let tags = self.category.as_deref().map(tags).unwrap_or_default();
         Some(OpmlOutline {
-            title: self.title.or(self.text).unwrap_or_else(|| xml_url.clone()),
+            title: self.title.or_else(|| self.text.clone()).unwrap_or_else(|| xml_url.clone()),
+            text: self.text,
             html_url: self.html_url,
             kind: self.kind,
             language: self.language,
@@ -407,6 +411,9 @@ mod tests {
             ]
         );
         let ica = &outlines[1];
+        assert_eq!(ica.text.as_deref(), Some("ICA"));
+        assert_eq!(outlines[3].text.as_deref(), Some("Text only"));
+        assert_eq!(outlines[4].text, None);
         assert_eq!(ica.html_url.as_deref(), Some("https://ica.coop/"));
         assert_eq!(ica.tags, ["coops", "global"]);
         assert_eq!(ica.kind.as_deref(), Some("rss"));

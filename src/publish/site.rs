@@ -183,7 +183,13 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
         let description = format!("News from {} collected by {}", s.name, config.feed.title);
         let prefix = format!("sources/{}/", s.id);
         let mut meta = doc_meta(config, &prefix, &title, &description, &stories);
-        meta.alternate = s.site.clone().unwrap_or_else(|| s.url.clone());
+        // The partner's own pages when known; else its listing page (a
+        // scraped partner's URL is HTML); else ssefeed's own front page.
+        meta.alternate = match (&s.site, &s.scrape) {
+            (Some(site), _) => site.clone(),
+            (None, Some(_)) => s.url.clone(),
+            (None, None) => base.clone(),
+        };
         meta.language = s.language.clone().unwrap_or_else(|| config.feed.language.clone());
         write(&format!("{prefix}atom.xml"), super::atom::render(&meta, &stories).as_bytes())?;
     }
@@ -287,7 +293,7 @@ fn write_feed_set(
     };
     let page_url = meta.alternate.clone();
     let ctx = PageContext {
-        title: &meta.title,
+        title: &config.feed.title,
         description: &meta.description,
         language: &meta.language,
         base_url: &config.feed.base_url,
@@ -348,8 +354,10 @@ fn source_ref(s: &Source, base: &Url) -> SourceRef {
     SourceRef {
         id: s.id.clone(),
         name: s.name.clone(),
-        site: s.site.as_ref().map(|u| u.to_string()),
-        url: s.url.to_string(),
+        // A scraped partner's listing is HTML, not a feed: its home is the site
+        // (or the listing), its feed the one ssefeed makes.
+        site: s.site.as_ref().or(s.scrape.as_ref().map(|_| &s.url)).map(|u| u.to_string()),
+        url: if s.scrape.is_some() { per_source_feed(s, base) } else { s.url.to_string() },
         feed_url: per_source_feed(s, base),
         language: s.language.clone(),
         tags: s.tags.clone(),

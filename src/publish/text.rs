@@ -49,28 +49,30 @@ fn is_block(node: &Node) -> bool {
 
 /// The visible text of an HTML fragment, whitespace collapsed to single
 /// spaces. Entities are decoded (the result is plain text, to be escaped by
-/// whoever embeds it).
+/// whoever embeds it). Blocks are separated as a browser would break lines:
+/// `<p>a</p><img><a>b</a>` reads "a b", not "ab".
 pub(crate) fn plain_text(html: &str) -> String {
     let fragment = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
-    for node in fragment.tree.root().descendants() {
+    // An explicit stack of (node, closing) rather than recursion: partner
+    // HTML can nest deeper than the call stack allows.
+    let mut stack = vec![(fragment.tree.root(), false)];
+    while let Some((node, closing)) = stack.pop() {
+        if closing {
+            out.push(' ');
+            continue;
+        }
         match node.value() {
-            Node::Element(_) if is_block(node.value()) => out.push(' '),
-            Node::Text(text) => {
-                let hidden = node.parent().is_some_and(|p| {
-                    matches!(p.value(), Node::Element(e)
-                        if matches!(e.name(), "script" | "style" | "template"))
-                });
-                if hidden {
-                    continue;
-                }
-                // Text right after a closed block ("<p>a</p>b") starts a new line.
-                if node.prev_sibling().is_some_and(|s| is_block(s.value())) {
+            Node::Text(text) => out.push_str(text),
+            Node::Element(e) if matches!(e.name(), "script" | "style" | "template") => {}
+            value => {
+                // Whitespace on both sides of a block; inline elements add none.
+                if is_block(value) {
                     out.push(' ');
+                    stack.push((node, true));
                 }
-                out.push_str(text);
+                stack.extend(node.children().rev().map(|child| (child, false)));
             }
-            _ => {}
         }
     }
     collapse_whitespace(&out)
@@ -156,6 +158,17 @@ mod tests {
     fn plain_text_separates_blocks_and_decodes_entities() {
         let html = "<p>Co-ops &amp; mutuals</p><p>grow<br>fast</p>tail <em>now</em>";
         assert_eq!(plain_text(html), "Co-ops & mutuals grow fast tail now");
+        // Inline elements after a block start a new word too, even past an
+        // image (a sanitised `<p>…</p><img><a>x</a>` used to read "….x").
+        assert_eq!(plain_text("<p>1,000 participants.</p><img src=x><a>x</a><a>d</a>"), "1,000 participants. xd");
+        assert_eq!(plain_text("<div><p>a</p></div><span><b>b</b>c</span>"), "a bc");
+        assert_eq!(plain_text("a<br>b<hr>c"), "a b c");
+    }
+
+    #[test]
+    fn plain_text_survives_deep_nesting() {
+        let deep = format!("{}deep{}", "<div><span>".repeat(5_000), "</span></div>".repeat(5_000));
+        assert_eq!(plain_text(&deep), "deep");
     }
 
     #[test]
