@@ -89,5 +89,8 @@ mod tests {
         assert_eq!(truncate_words("the social economy", 10), "the social…");
         assert_eq!(truncate_words("cooperatives", 5), "coope…");
         assert_eq!(truncate_words("ééééé ééééé", 8), "ééééé…");
+        assert_eq!(truncate_words("  short  ", 10), "short");
+        assert_eq!(truncate_words("Économie sociale et solidaire", 20), "Économie sociale et…");
+        assert_eq!(truncate_words(&"🌍".repeat(10), 3), "🌍🌍🌍…");
     }
 }

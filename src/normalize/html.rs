@@ -288,6 +288,18 @@ mod tests {
     }
 
     #[test]
+    fn plain_text_separates_blocks_and_decodes_entities() {
+        let html = "<p>Co-ops &amp; mutuals</p><p>grow<br>fast</p>tail <em>now</em>";
+        assert_eq!(plain_text(html), "Co-ops & mutuals grow fast tail now");
+        // Inline elements after a block start a new word too, even past an
+        // image (a sanitised `<p>…</p><img><a>x</a>` must not read "….x").
+        assert_eq!(plain_text("<p>1,000 participants.</p><img src=x><a>x</a><a>d</a>"), "1,000 participants. xd");
+        assert_eq!(plain_text("<div><p>a</p></div><span><b>b</b>c</span>"), "a bc");
+        assert_eq!(plain_text("a<br>b<hr>c"), "a b c");
+        assert_eq!(plain_text("<style>p{}</style><p>kept</p><script>x()</script>"), "kept");
+    }
+
+    #[test]
     fn plain_text_is_bounded() {
         let big = "é".repeat(MAX_INPUT_BYTES);
         assert!(plain_text(&big).len() <= MAX_INPUT_BYTES);
