@@ -544,11 +544,11 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?))
             })?;
         let mut unarchived: usize = tx
-            .prepare_cached("SELECT count(*) FROM stories WHERE visible = 1 AND id > ?1")?
+            .prepare_cached("SELECT count(*) FROM stories WHERE +visible = 1 AND id > ?1")?
             .query_row([after], |r| r.get::<_, i64>(0))? as usize;
         while unarchived >= keep + page_size {
             let ids: Vec<i64> = tx
-                .prepare_cached("SELECT id FROM stories WHERE visible = 1 AND id > ?1 ORDER BY id LIMIT ?2")?
+                .prepare_cached("SELECT id FROM stories WHERE +visible = 1 AND id > ?1 ORDER BY id LIMIT ?2")?
                 .query_map(params![after, page_size as i64], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let Some(&last) = ids.last() else { break };
@@ -580,7 +580,8 @@ impl Store {
     /// Visible stories with ids in `first..=last`, newest first.
     pub fn stories_in_range(&self, first: i64, last: i64) -> Result<Vec<StoryRow>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id FROM stories WHERE visible = 1 AND id BETWEEN ?1 AND ?2 ORDER BY published DESC, id DESC",
+            // `+visible`: walk the id range by rowid, not every visible story.
+            "SELECT id FROM stories WHERE +visible = 1 AND id BETWEEN ?1 AND ?2 ORDER BY published DESC, id DESC",
         )?;
         let ids: Vec<i64> = stmt.query_map(params![first, last], |r| r.get(0))?.collect::<Result<_, _>>()?;
         self.load_stories(&ids)
