@@ -214,14 +214,14 @@ async fn async_main(config_path: PathBuf, config: Config, store: Store, reader: 
         }
     });
 
+    let (changed_tx, mut changed_rx) = mpsc::channel::<()>(8);
+    let mut watched = watched_files(&config);
+    let mut watcher = watch_config(&watched, changed_tx.clone());
+
     // Outputs exist (and reflect the current config) before the first fetch;
     // meanwhile the server already serves the previous ones.
     publish_now(&shared).await;
     let publisher = tokio::spawn(publisher(Arc::clone(&shared), publish_rx));
-
-    let (changed_tx, mut changed_rx) = mpsc::channel::<()>(8);
-    let mut watched = watched_files(&config);
-    let mut watcher = watch_config(&watched, changed_tx.clone());
     let mut scheduler = Scheduler::start(&shared);
     // Set while file events keep coming; the reload happens once they stop.
     let mut reload_at: Option<Instant> = None;
