@@ -494,20 +494,8 @@ async fn after_refresh(shared: &Arc<Shared>, source: &Source, schedule: &config:
                 Verdict::Outage => tracing::debug!(source = %source.id, "failed during the outage"),
                 Verdict::Counted => {}
             }
-            if verdict != Verdict::Counted {
-                return;
-            }
-            let period = crate::schedule::period(schedule, now);
-            let backoff = crate::schedule::backoff(counted, period, &source.id);
-            if !backoff.is_zero() {
-                // The store keeps whole seconds: round up, never shorten a wait.
-                let until = ceil_second(now + chrono::Duration::from_std(backoff).unwrap_or_default());
-                let id = source.id.clone();
-                if let Err(e) = shared.store.run(move |s| s.defer(&id, until)).await {
-                    tracing::error!(source = %source.id, error = %e, "cannot record the backoff");
-                }
-                tracing::warn!(source = %source.id, failures = counted, backoff_secs = backoff.as_secs_f64(),
-                    not_before = %until, "backing off");
+            if verdict == Verdict::Counted {
+                back_off(shared, source, schedule, counted, now).await;
             }
         }
     }
@@ -515,6 +503,31 @@ async fn after_refresh(shared: &Arc<Shared>, source: &Source, schedule: &config:
         // The pages show partners' health.
         let _ = shared.publish_tx.try_send(());
     }
+}
+
+/// Leaves a source alone for a while after `failures` counted failures in a
+/// row (see [`crate::schedule::backoff`]); the store keeps the instant, so
+/// `status` shows it and a restart honours it.
+async fn back_off(
+    shared: &Arc<Shared>,
+    source: &Source,
+    schedule: &config::CronSchedule,
+    failures: u32,
+    now: DateTime<Utc>,
+) {
+    let period = crate::schedule::period(schedule, now);
+    let backoff = crate::schedule::backoff(failures, period, &source.id);
+    if backoff.is_zero() {
+        return;
+    }
+    // The store keeps whole seconds: round up, never shorten a wait.
+    let until = ceil_second(now + chrono::Duration::from_std(backoff).unwrap_or_default());
+    let id = source.id.clone();
+    if let Err(e) = shared.store.run(move |s| s.defer(&id, until)).await {
+        tracing::error!(source = %source.id, error = %e, "cannot record the backoff");
+    }
+    tracing::warn!(source = %source.id, failures, backoff_secs = backoff.as_secs_f64(), not_before = %until,
+        "backing off");
 }
 
 fn ceil_second(t: DateTime<Utc>) -> DateTime<Utc> {
