@@ -267,15 +267,24 @@ async fn async_main(config_path: PathBuf, config: Config, store: Store, reader: 
         "shutting down: no new fetches; waiting for the ones in flight"
     );
     shared.shutting_down.store(true, Ordering::SeqCst);
-    scheduler.shutdown(deadline - SHUTDOWN_RESERVE).await;
-    // The last changes are published by this process, not left to the next.
-    publisher.abort();
-    let _ = publisher.await;
-    publish_now(&shared).await;
-    let _ = server_stop.send(true);
-    let server_budget = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(500));
-    if tokio::time::timeout(server_budget, server).await.is_err() {
-        tracing::warn!("HTTP connections still open at exit were closed");
+    let graceful = async {
+        scheduler.shutdown(deadline - SHUTDOWN_RESERVE).await;
+        // The last changes are published by this process, not left to the next.
+        publisher.abort();
+        let _ = publisher.await;
+        publish_now(&shared).await;
+        let _ = server_stop.send(true);
+        let server_budget = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(500));
+        if tokio::time::timeout(server_budget, server).await.is_err() {
+            tracing::warn!("HTTP connections still open at exit were closed");
+        }
+    };
+    // An operator pressing Ctrl-C twice means now. Even then no transaction
+    // is left half-done: SQLite rolls back what was not committed.
+    tokio::select! {
+        () = graceful => {}
+        _ = terminate.recv() => tracing::warn!("second signal: stopping without waiting"),
+        _ = interrupt.recv() => tracing::warn!("second signal: stopping without waiting"),
     }
     tracing::info!("stopped");
     Ok(Exit::Ok)

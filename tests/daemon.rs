@@ -286,7 +286,11 @@ type Exchanges = Arc<Mutex<Vec<(Instant, Option<Instant>)>>>;
 /// whole raw HTTP response), on a connection of its own; it records each
 /// exchange so that tests can see requests in flight.
 fn scripted_partner(delay: Duration, response: String) -> (String, Exchanges) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    scripted_partner_on(TcpListener::bind("127.0.0.1:0").unwrap(), delay, response)
+}
+
+/// [`scripted_partner`] on a given listener.
+fn scripted_partner_on(listener: TcpListener, delay: Duration, response: String) -> (String, Exchanges) {
     let addr = listener.local_addr().unwrap();
     let exchanges: Exchanges = Arc::default();
     let log = Arc::clone(&exchanges);
@@ -564,6 +568,26 @@ fn every_source_unreachable_is_one_outage_that_backs_nobody_off() {
     let log = daemon.stderr();
     assert_eq!(log.matches("outage: every source fails").count(), 1, "{log}");
     assert!(!log.contains("backing off"), "{log}");
+
+    // The network comes back (someone listens on the port): logged, and both recover.
+    let Ok(listener) = TcpListener::bind(("127.0.0.1", closed)) else {
+        return; // Another process took the port meanwhile: nothing more to learn here.
+    };
+    let body = rss("back", &[("online", "Partners online again")]);
+    let response = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    scripted_partner_on(listener, Duration::ZERO, response);
+    daemon.wait_for("both sources to recover", Duration::from_secs(10), || {
+        let status = daemon.status_json();
+        ["ilo", "ica"].iter().all(|id| source_status(&status, id)["state"] == "ok").then_some(())
+    });
+    let log = daemon.stderr();
+    assert_eq!(log.matches("network is back").count(), 1, "{log}");
+    daemon.wait_for("the item", Duration::from_secs(5), || {
+        served_titles(&daemon).iter().any(|t| t == "Partners online again").then_some(())
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -883,6 +907,28 @@ fn sigterm_during_a_busy_cycle_exits_cleanly_within_the_grace() {
     }
     // And the lock is released: the CLI can use the database.
     setup.cmd(&["status"]).timeout(Duration::from_secs(10)).assert().success();
+}
+
+#[test]
+fn a_second_signal_stops_at_once() {
+    let (server, _root) = partner();
+    publish_partner_file(&server, "held.xml", &rss("held", &[("never", "Never finished")]));
+    let (setup, port) = daemon_setup(&source("stalled", &server.url("stall/held.xml"), "*/1 * * * * *"), 60);
+    let mut daemon = Daemon::start(&setup, port);
+    daemon.run_for(Duration::from_millis(500));
+    let term = Instant::now();
+    daemon.signal("TERM");
+    daemon.wait_for("the shutdown to begin", Duration::from_secs(5), || {
+        daemon.stderr().contains("shutting down").then_some(())
+    });
+    daemon.signal("INT");
+    let status = daemon.wait_exit(Duration::from_secs(5)).expect("exits after a second signal");
+    assert_eq!(status.code(), Some(0), "{}", daemon.stderr());
+    assert!(term.elapsed() < Duration::from_secs(5), "took {:?}", term.elapsed());
+    assert!(daemon.stderr().contains("second signal"), "{}", daemon.stderr());
+    let db = rusqlite::Connection::open(setup.db()).unwrap();
+    let check: String = db.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
 }
 
 #[test]
