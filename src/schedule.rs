@@ -64,15 +64,26 @@ pub fn next_due(
     })
 }
 
+/// Failures in a row that are retried on the schedule alone: one or two
+/// misses are usually a partner's passing hiccup, not worth slowing down for.
+pub const FREE_FAILURES: u32 = 2;
+
 /// How long to leave a source alone after `failures` consecutive failures:
-/// nothing extra for the first (its schedule already spaces attempts), then
-/// the schedule's period doubled per failure, with ±20 % jitter, capped at a
-/// day.
+/// nothing extra for the first [`FREE_FAILURES`] (the schedule already
+/// spaces attempts), then the schedule's period doubled per further failure
+/// (2, 4, 8, ... periods), with ±20 % jitter so that sources broken together
+/// do not retry together, capped at [`MAX_BACKOFF`]. It never gives up: a
+/// source is retried at least once a day for as long as it is configured.
+///
+/// Being based on the period keeps it proportionate: a half-hourly source
+/// waits hours after a handful of failures, an every-second one (tests)
+/// seconds.
 pub fn backoff(failures: u32, period: Duration, source_id: &str) -> Duration {
-    if failures < 2 {
+    if failures <= FREE_FAILURES {
         return Duration::ZERO;
     }
-    let exponent = (failures - 1).min(20);
+    // 2^20 periods of at least a second exceed the cap: no need to go further.
+    let exponent = (failures - FREE_FAILURES).min(20);
     let base = period.max(Duration::from_secs(1)).saturating_mul(1 << exponent).min(MAX_BACKOFF);
     let factor = 0.8 + 0.4 * unit_hash(source_id, u64::from(failures));
     base.mul_f64(factor).min(MAX_BACKOFF)
@@ -119,15 +130,30 @@ mod tests {
     #[test]
     fn backoff_doubles_with_jitter_and_is_capped() {
         let period = Duration::from_secs(60);
-        assert_eq!(backoff(0, period, "s"), Duration::ZERO);
-        assert_eq!(backoff(1, period, "s"), Duration::ZERO);
-        let b2 = backoff(2, period, "s");
-        assert!(b2 >= Duration::from_secs(96) && b2 <= Duration::from_secs(144), "{b2:?}");
+        for free in 0..=FREE_FAILURES {
+            assert_eq!(backoff(free, period, "s"), Duration::ZERO);
+        }
+        let b3 = backoff(3, period, "s");
+        assert!(b3 >= Duration::from_secs(96) && b3 <= Duration::from_secs(144), "{b3:?}");
         let b5 = backoff(5, period, "s");
-        assert!(b5 >= Duration::from_secs(768) && b5 <= Duration::from_secs(1152), "{b5:?}");
+        assert!(b5 >= Duration::from_secs(384) && b5 <= Duration::from_secs(576), "{b5:?}");
+        // Each failure roughly doubles the wait (the jitter never undoes a doubling).
+        let waits: Vec<Duration> = (3..12).map(|n| backoff(n, period, "ilo")).collect();
+        assert!(waits.windows(2).all(|w| w[1] > w[0]), "{waits:?}");
         let capped = backoff(40, period, "s");
         assert!(capped <= MAX_BACKOFF && capped >= MAX_BACKOFF.mul_f64(0.8), "{capped:?}");
         assert!(backoff(u32::MAX, Duration::from_secs(86_400 * 365), "s") <= MAX_BACKOFF);
+        // An every-second schedule backs off by seconds, not minutes.
+        let fast = backoff(5, Duration::from_secs(1), "s");
+        assert!(fast >= Duration::from_millis(6400) && fast <= Duration::from_millis(9600), "{fast:?}");
+    }
+
+    #[test]
+    fn backoff_jitter_differs_between_sources() {
+        let period = Duration::from_secs(1800);
+        let waits: std::collections::HashSet<Duration> =
+            ["ilo", "untfsse", "ripess", "ica", "euricse"].iter().map(|id| backoff(4, period, id)).collect();
+        assert!(waits.len() >= 4, "{waits:?}");
     }
 
     #[test]
