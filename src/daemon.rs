@@ -645,6 +645,17 @@ async fn publish_now(shared: &Arc<Shared>) {
                 elapsed_ms = report.elapsed_ms,
                 "published"
             );
+            // Push subscribers learn of changed feeds in seconds; a slow or
+            // dead hub never holds publishing up.
+            let config = shared.config();
+            if config.publish.websub_hub.is_some() {
+                match crate::websub::client(&config.fetch) {
+                    Ok(client) => {
+                        tokio::spawn(async move { crate::websub::notify(&client, &config, &report).await });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "websub hub not notified: cannot set up the HTTP client"),
+                }
+            }
         }
         Ok(Ok(None)) => tracing::debug!("publish skipped: nothing changed"),
         Ok(Err(e)) => {

@@ -279,7 +279,11 @@ pub async fn refresh_source(env: &Env, source: &Source, now: DateTime<Utc>) -> S
             }
         }
         Err(error) => {
-            let message = error.to_string();
+            // The whole cause chain: "could not connect" alone does not say refused, DNS or TLS.
+            let message = match &error {
+                SourceError::Fetch(e) => e.describe(),
+                e => e.to_string(),
+            };
             let status = error.http_status();
             let retry_after = match &error {
                 SourceError::Fetch(e) => {
