@@ -25,6 +25,7 @@ use crate::normalize::{Item, story_uid};
 const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../migrations/0001_initial.sql")),
     ("0002_archives", include_str!("../migrations/0002_archives.sql")),
+    ("0003_content_versions", include_str!("../migrations/0003_content_versions.sql")),
 ];
 
 /// Up to this many sources, a scope's stories are found from its entries;
@@ -344,6 +345,8 @@ impl Store {
             .execute(params![source_id, filter_fingerprint])?;
         if stats.changed() {
             bump_data_version(&tx)?;
+            tx.prepare_cached("UPDATE sources SET content_version = content_version + 1 WHERE id = ?1")?
+                .execute([source_id])?;
         }
         tx.commit()?;
         Ok((stats, change))
@@ -701,6 +704,28 @@ impl Store {
         Ok(())
     }
 
+    /// Each source's content version (see `migrations/0003`).
+    pub fn content_versions(&self) -> Result<HashMap<String, i64>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, content_version FROM sources")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores several small facts in one transaction.
+    pub fn set_meta_many(&mut self, facts: &[(String, String)]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            )?;
+            for (key, value) in facts {
+                stmt.execute(params![key, value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// A counter bumped by every write that changes what documents show.
     pub fn data_version(&self) -> Result<u64> {
         Ok(self.meta("data_version")?.and_then(|v| v.parse().ok()).unwrap_or(0))
@@ -941,6 +966,12 @@ fn story_for_key(tx: &Transaction<'_>, key: &str, published: i64) -> Result<i64>
 /// Recomputes a story's primary entry, date and visibility from its entries;
 /// deletes it when no entry carries it any more.
 fn refresh_story(tx: &Transaction<'_>, story_id: i64) -> Result<()> {
+    // Every partner carrying the story shows it in its own feed.
+    tx.prepare_cached(
+        "UPDATE sources SET content_version = content_version + 1
+         WHERE id IN (SELECT source_id FROM entries WHERE story_id = ?1)",
+    )?
+    .execute([story_id])?;
     tx.prepare_cached("UPDATE archives SET dirty = 1 WHERE ?1 BETWEEN first_story AND last_story AND dirty = 0")?
         .execute([story_id])?;
     let primary = tx
@@ -1088,6 +1119,25 @@ mod tests {
         assert_eq!(stories[0].published, at("2023-07-18T13:30:00Z"));
         let by_source = s.stories(Scope::Sources(&["euricse".to_owned()]), 10, None).unwrap();
         assert_eq!(by_source.len(), 1);
+    }
+
+    #[test]
+    fn content_versions_move_for_every_partner_carrying_a_changed_story() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = item("untfsse", "u1", "Original", "https://unsse.org/a", Some("2023-07-18T13:30:00Z"));
+        let b = item("euricse", "e1", "Other", "https://euricse.eu/b", Some("2023-07-19T10:00:00Z"));
+        store(&mut s, "untfsse", std::slice::from_ref(&a), "2026-11-23T00:00:00Z");
+        store(&mut s, "euricse", std::slice::from_ref(&b), "2026-11-23T00:00:00Z");
+        let before = s.content_versions().unwrap();
+        // Unchanged batches move nothing.
+        store(&mut s, "untfsse", std::slice::from_ref(&a), "2026-11-23T01:00:00Z");
+        assert_eq!(s.content_versions().unwrap(), before);
+        // EURICSE cross-posts the UNTFSSE story: both partners' feeds change.
+        let cross = item("euricse", "e2", "Cross", "https://unsse.org/a?utm_source=x", Some("2023-07-20T00:00:00Z"));
+        store(&mut s, "euricse", &[b, cross], "2026-11-23T02:00:00Z");
+        let after = s.content_versions().unwrap();
+        assert!(after["untfsse"] > before["untfsse"]);
+        assert!(after["euricse"] > before["euricse"]);
     }
 
     #[test]

@@ -80,8 +80,22 @@ fn fingerprint(config: &Config, store: &Store, health: &HealthMap) -> Result<Str
         h.update(s.as_bytes());
         h.update(&[0]);
     };
-    field(env!("CARGO_PKG_VERSION"));
+    field(&config_fingerprint(config));
     field(&store.data_version()?.to_string());
+    for s in &config.sources {
+        field(health.get(&s.id).and_then(|e| e.as_ref()).map_or("ok", |_| "failing"));
+    }
+    Ok(h.finalize().to_hex().to_string())
+}
+
+/// Everything of the configuration that shows in some document.
+fn config_fingerprint(config: &Config) -> String {
+    let mut h = blake3::Hasher::new();
+    let mut field = |s: &str| {
+        h.update(s.as_bytes());
+        h.update(&[0]);
+    };
+    field(env!("CARGO_PKG_VERSION"));
     let f = &config.feed;
     field(&f.title);
     field(&f.description);
@@ -102,9 +116,8 @@ fn fingerprint(config: &Config, store: &Store, health: &HealthMap) -> Result<Str
         field(if s.enabled { "on" } else { "off" });
         field(&s.filter_fingerprint());
         field(&s.scrape.is_some().to_string());
-        field(health.get(&s.id).and_then(|e| e.as_ref()).map_or("ok", |_| "failing"));
     }
-    Ok(h.finalize().to_hex().to_string())
+    h.finalize().to_hex().to_string()
 }
 
 /// Renders and writes every document.
@@ -175,13 +188,27 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
         write_feed_set(&mut write, config, &page, &format!("tags/{tag}/"), Some(&heading), &meta, &stories, None)?;
     }
 
-    // One Atom feed per partner, scraped ones included.
+    // One Atom feed per partner, scraped ones included; rendered only when
+    // a story it carries (or the configuration) changed since it was written.
+    let versions = store.content_versions()?;
+    let config_fp = config_fingerprint(config);
+    let (mut rendered, mut skipped) = (Vec::new(), 0);
     for s in &config.sources {
+        let prefix = format!("sources/{}/", s.id);
+        let key = format!("doc:{prefix}atom.xml");
+        let version = format!("{config_fp}:{}", versions.get(&s.id).copied().unwrap_or(0));
+        if !full
+            && store.meta(&key)?.as_deref() == Some(version.as_str())
+            && out.join(&prefix).join("atom.xml").is_file()
+        {
+            skipped += 1;
+            continue;
+        }
+        rendered.push((key, version));
         let ids = [s.id.clone()];
         let stories = views(store.stories(Scope::Sources(&ids), config.feed.max_items, None)?, &refs);
         let title = format!("{} ({})", s.name, config.feed.title);
         let description = format!("News from {} collected by {}", s.name, config.feed.title);
-        let prefix = format!("sources/{}/", s.id);
         let mut meta = doc_meta(config, &prefix, &title, &description, &stories);
         // The partner's own pages when known; else its listing page (a
         // scraped partner's URL is HTML); else ssefeed's own front page.
@@ -201,6 +228,8 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
     write("sources.opml", opml.as_bytes())?;
 
     batch.commit().map_err(|e| PublishError::Write(e, out.clone()))?;
+    report.unchanged += skipped;
+    store.set_meta_many(&rendered)?;
     let keep_tags: BTreeSet<String> = tags.keys().map(|t| t.to_string()).collect();
     let keep_sources: BTreeSet<String> = config.sources.iter().map(|s| s.id.clone()).collect();
     report.removed.extend(remove_stale(out, "tags", &keep_tags)?);
