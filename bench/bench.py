@@ -407,7 +407,8 @@ db, urls = sys.argv[1], sys.argv[2]
 reader = make_reader(db)
 for url in open(urls).read().split():
     reader.add_feed(url, exist_ok=True)
-reader.update_feeds(workers=16)
+# scheduled=False: update every feed now (by default reader skips feeds not yet due)
+reader.update_feeds(workers=16, scheduled=False)
 counts = reader.get_entry_counts()
 print(counts.total)
 reader.close()
@@ -853,7 +854,8 @@ def run_peers(table, raw, tools, wl, server, runs):
         table.add("h", "cold cycle: CPU (user+sys)", name, field(res["cold"], "cpu"), "s")
         table.add("h", "cold cycle: peak RSS", name, field(res["cold"], "rss_mb"), "MB", fmt="{:.1f}")
         table.add("h", "warm cycle: wall", name, field(res["warm"], "wall"), "s",
-                  note=f"{res['warm'][0]['requests']} requests, statuses {res['warm'][0]['status']}")
+                  note=f"{res['warm'][0]['requests']} requests ({res['warm'][0]['conditional']} conditional), "
+                       f"statuses {res['warm'][0]['status']}")
 
 
 def newsboat_version(exe):
@@ -897,18 +899,20 @@ def run_serve(table, raw, tool, tools, src_cfg, args):
         wait_http(f"http://{listen}/healthz", proc)
         status, headers, body = http_get(url)
         etag = headers.get("ETag") or headers.get("etag")
-        plain = wrk(url, args.serve_seconds)
+        runs = raw["runs"]
+        plain = [wrk(url, args.serve_seconds) for _ in range(runs)]
         raw["serve"] = {"plain": plain, "etag": etag, "bytes": len(body)}
-        table.add("e", "GET /atom.xml (200): requests/s", "ssefeed run", plain.get("rps"), "req/s", fmt="{:.0f}",
+        table.add("e", "GET /atom.xml (200): requests/s", "ssefeed run", field(plain, "rps"), "req/s", fmt="{:.0f}",
                   note=f"{len(body):,} bytes, wrk -t2 -c64 -d{args.serve_seconds}s")
-        table.add("e", "GET /atom.xml (200): p99 latency", "ssefeed run", plain.get("p99_ms"), "ms", fmt="{:.2f}")
+        table.add("e", "GET /atom.xml (200): p99 latency", "ssefeed run", field(plain, "p99_ms"), "ms", fmt="{:.2f}")
         if etag:
-            cond = wrk(url, args.serve_seconds, [f"If-None-Match: {etag}"])
+            cond = [wrk(url, args.serve_seconds, [f"If-None-Match: {etag}"]) for _ in range(runs)]
             raw["serve"]["if_none_match"] = cond
             status304 = urllib_status(url, {"If-None-Match": etag})
-            table.add("e", "If-None-Match (304): requests/s", "ssefeed run", cond.get("rps"), "req/s",
+            table.add("e", "If-None-Match (304): requests/s", "ssefeed run", field(cond, "rps"), "req/s",
                       (">=", 20000), fmt="{:.0f}", note=f"answer {status304}")
-            table.add("e", "If-None-Match (304): p99 latency", "ssefeed run", cond.get("p99_ms"), "ms", fmt="{:.2f}")
+            table.add("e", "If-None-Match (304): p99 latency", "ssefeed run", field(cond, "p99_ms"), "ms",
+                      fmt="{:.2f}")
         else:
             table.skip("e", "If-None-Match (304)", "ssefeed run", "no ETag on /atom.xml")
     finally:
@@ -984,15 +988,17 @@ def run_scale(table, raw, tool, tmp, args, runs, main_res, servers):
             servers.append(server)
             try:
                 res = ssefeed_cycles(tool, wl, server, tmp, runs, churn=False, tag="scale")
-                ok = all(s == wl.manifest["unique_canonical_links"] for s in res["stories"])
-                res["stories_ok"] = ok
+                res["expected_stories"] = wl.manifest["unique_canonical_links"]
             finally:
                 server.stop()
         raw["scale"][n] = {k: v for k, v in res.items() if k in ("cold", "warm", "stories")}
         items = n * args.m
+        expected = res.get("expected_stories", main_res and main_res is res and None)
+        stories = f"; {res['stories'][0]} stories" + ("" if expected in (None, res["stories"][0]) else
+                                                    f" (MISMATCH: expected {expected})")
         table.add("scale", f"N={n} ({items:,} items): cold", "ssefeed", field(res["cold"], "wall"), "s",
                   note=f"peak RSS {statistics.median(r['rss_mb'] for r in res['cold']):.0f} MB, "
-                       f"CPU {statistics.median(r['cpu'] for r in res['cold']):.2f} s")
+                       f"CPU {statistics.median(r['cpu'] for r in res['cold']):.2f} s{stories}")
         table.add("scale", f"N={n}: warm", "ssefeed", field(res["warm"], "wall"), "s",
                   note=f"CPU {statistics.median(r['cpu'] for r in res['warm']):.2f} s")
 
