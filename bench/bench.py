@@ -713,10 +713,12 @@ def main():
     html = args.html if args.html is not None else max(1, args.n // 20)
 
     binary = args.bin or build_ssefeed(args)
-    tool = Ssefeed(binary)
     tools = Tools(install=not args.no_install)
     tmp = args.workdir or tempfile.mkdtemp(prefix="ssefeed-bench-")
     os.makedirs(tmp, exist_ok=True)
+    # A private copy: a shared target directory may be rebuilt by someone else mid-run.
+    shutil.copy2(binary, os.path.join(tmp, "ssefeed"))
+    tool = Ssefeed(os.path.join(tmp, "ssefeed"))
     table, raw = Table(), {"machine": machine_info(), "n": args.n, "m": args.m, "runs": runs, "figures": figures,
                            "binary": binary}
     servers = []
@@ -731,7 +733,8 @@ def main():
         if {"cold", "warm", "churn", "publish", "serve"} & set(figures) or \
                 ("scale" in figures and N in map(int, args.scale.split(","))):
             main_res = ssefeed_cycles(tool, wl, server, tmp, runs, churn="churn" in figures)
-            raw["ssefeed"] = {k: v for k, v in main_res.items() if k != "last_cfg"}
+            main_res["expected_stories"] = unique
+            raw["ssefeed"] = {k: v for k, v in main_res.items() if k not in ("last_cfg", "expected_stories")}
         if main_res and "cold" in figures:
             cold = main_res["cold"]
             stories_ok = all(s == unique for s in main_res["stories"])
@@ -993,7 +996,7 @@ def run_scale(table, raw, tool, tmp, args, runs, main_res, servers):
                 server.stop()
         raw["scale"][n] = {k: v for k, v in res.items() if k in ("cold", "warm", "stories")}
         items = n * args.m
-        expected = res.get("expected_stories", main_res and main_res is res and None)
+        expected = res.get("expected_stories")
         stories = f"; {res['stories'][0]} stories" + ("" if expected in (None, res["stories"][0]) else
                                                     f" (MISMATCH: expected {expected})")
         table.add("scale", f"N={n} ({items:,} items): cold", "ssefeed", field(res["cold"], "wall"), "s",
