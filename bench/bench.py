@@ -473,11 +473,12 @@ class Tools:
         return shutil.which(binary)
 
     def rss_cli(self):
-        exe = shutil.which("rss") or os.path.expanduser("~/.cargo/bin/rss")
-        if os.path.exists(exe):
-            v = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
-            if RSS_CLI_VERSION in v:
-                return exe
+        for exe in (os.path.join(TOOLS_DIR, "rss-cli", "bin", "rss"), shutil.which("rss"),
+                    os.path.expanduser("~/.cargo/bin/rss")):
+            if exe and os.path.exists(exe):
+                v = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
+                if v.split()[-1:] == [RSS_CLI_VERSION]:
+                    return exe
         if not self.install:
             self.why["rss-cli"] = f"missing: cargo install rss-cli --locked --version {RSS_CLI_VERSION}"
             return None
