@@ -2,7 +2,7 @@
 """ssefeed benchmark: the release build of `ssefeed` and its peers on one deterministic
 workload served on 127.0.0.1, one table on stdout and the same as JSON.
 
-    python3 bench/bench.py                  # everything, N=500 M=50, 3 runs (~10 min on 2 cores)
+    python3 bench/bench.py                  # everything, N=500 M=50, 3 runs (~10 min on 2 cores once the tools are installed)
     python3 bench/bench.py --quick          # ssefeed cold/warm/churn + network floor, 1 run
     python3 bench/bench.py --only cold,warm,peers --runs 5 --n 2000
 
