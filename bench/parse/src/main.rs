@@ -1,0 +1,183 @@
+//! Parse throughput of feed documents, for the ssefeed benchmark (bench/bench.py).
+//!
+//! ```text
+//! ssefeed-parse-bench FEEDS_DIR [--seconds S]
+//! ```
+//!
+//! Reads every `*.xml` (RSS 2.0 and Atom) and `*.json` (JSON Feed) file of
+//! `FEEDS_DIR` into memory once, then times, over the same bytes:
+//!
+//! - `quick-xml scan`: a plain `quick_xml::Reader::from_str` event loop, the
+//!   floor no XML feed parser can beat;
+//! - `serde_json::Value`: the same floor for the JSON Feed documents;
+//! - `feed-rs`: `feed_rs::parser::parse`, the library ssefeed's extract stage uses;
+//! - `ssefeed parse`: `ssefeed::extract::feed::parse`, feed-rs plus the conversion
+//!   to raw items (what the pipeline runs per document);
+//! - `ssefeed parse+normalize`: the above plus `ssefeed::normalize::normalize` on
+//!   every item (canonical links, sanitised HTML, plain-text titles).
+//!
+//! Each measurement repeats whole passes over the corpus for about `S` seconds
+//! (default 1.5) after one warm-up pass, and reports the median, fastest and
+//! slowest pass in MB/s (10^6 bytes of document per second) as one JSON
+//! object on stdout.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use quick_xml::events::Event;
+use url::Url;
+
+/// One document of the corpus: its text and the URL it is parsed against.
+struct Doc {
+    text: String,
+    base: Url,
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut dir = None;
+    let mut seconds = 1.5_f64;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => match args.next().and_then(|s| s.parse().ok()) {
+                Some(s) => seconds = s,
+                None => return usage("--seconds needs a number"),
+            },
+            _ if dir.is_none() => dir = Some(PathBuf::from(arg)),
+            _ => return usage(&format!("unexpected argument `{arg}`")),
+        }
+    }
+    let Some(dir) = dir else { return usage("missing FEEDS_DIR") };
+    let (xml, json) = match load(&dir) {
+        Ok(docs) => docs,
+        Err(e) => {
+            eprintln!("error: cannot read {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    if xml.is_empty() {
+        eprintln!("error: no *.xml feed in {}", dir.display());
+        return ExitCode::FAILURE;
+    }
+    let budget = Duration::from_secs_f64(seconds);
+    let now = chrono::Utc::now();
+    let mut rows = Vec::new();
+    let xml_bytes: usize = xml.iter().map(|d| d.text.len()).sum();
+    let json_bytes: usize = json.iter().map(|d| d.text.len()).sum();
+    rows.push(measure("xml", "quick-xml scan", &xml, xml_bytes, budget, quick_xml_scan));
+    rows.push(measure("xml", "feed-rs", &xml, xml_bytes, budget, feed_rs_parse));
+    rows.push(measure("xml", "ssefeed parse", &xml, xml_bytes, budget, ssefeed_parse));
+    rows.push(measure("xml", "ssefeed parse+normalize", &xml, xml_bytes, budget, |d| parse_normalize(d, now)));
+    if !json.is_empty() {
+        rows.push(measure("json", "serde_json::Value", &json, json_bytes, budget, json_value));
+        rows.push(measure("json", "feed-rs", &json, json_bytes, budget, feed_rs_parse));
+        rows.push(measure("json", "ssefeed parse", &json, json_bytes, budget, ssefeed_parse));
+        rows.push(measure("json", "ssefeed parse+normalize", &json, json_bytes, budget, |d| parse_normalize(d, now)));
+    }
+    let out = serde_json::json!({
+        "xml_documents": xml.len(),
+        "xml_bytes": xml_bytes,
+        "json_documents": json.len(),
+        "json_bytes": json_bytes,
+        "rows": rows,
+    });
+    println!("{out:#}");
+    ExitCode::SUCCESS
+}
+
+fn usage(message: &str) -> ExitCode {
+    eprintln!("error: {message}\nusage: ssefeed-parse-bench FEEDS_DIR [--seconds S]");
+    ExitCode::from(2)
+}
+
+/// The corpus: XML documents and JSON documents, in file-name order.
+fn load(dir: &Path) -> std::io::Result<(Vec<Doc>, Vec<Doc>)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    paths.sort();
+    let (mut xml, mut json) = (Vec::new(), Vec::new());
+    for path in paths {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let target = if name.ends_with(".xml") {
+            &mut xml
+        } else if name.ends_with(".json") {
+            &mut json
+        } else {
+            continue;
+        };
+        let text = std::fs::read_to_string(&path)?;
+        // The URL only serves to resolve relative links; the workload's are absolute.
+        let base = Url::parse(&format!("http://127.0.0.1/feeds/{name}")).map_err(std::io::Error::other)?;
+        target.push(Doc { text, base });
+    }
+    Ok((xml, json))
+}
+
+/// Times passes of `f` over every document for about `budget`; one warm-up pass first.
+fn measure(
+    format: &str,
+    name: &str,
+    docs: &[Doc],
+    bytes: usize,
+    budget: Duration,
+    f: impl Fn(&Doc) -> usize,
+) -> serde_json::Value {
+    let pass = || docs.iter().map(&f).sum::<usize>();
+    let units = black_box(pass());
+    let mut times = Vec::new();
+    let started = Instant::now();
+    while times.len() < 3 || started.elapsed() < budget {
+        let t = Instant::now();
+        black_box(pass());
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let mbps = |secs: f64| bytes as f64 / secs / 1e6;
+    let median = times[times.len() / 2];
+    serde_json::json!({
+        "format": format,
+        "parser": name,
+        "passes": times.len(),
+        "units": units,
+        "mb_per_s": mbps(median),
+        "mb_per_s_max": mbps(times[0]),
+        "mb_per_s_min": mbps(times[times.len() - 1]),
+    })
+}
+
+/// Events in the document (the floor: tokenising only, no allocation).
+fn quick_xml_scan(doc: &Doc) -> usize {
+    let mut reader = quick_xml::Reader::from_str(&doc.text);
+    let mut events = 0;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) | Err(_) => return events,
+            Ok(event) => {
+                black_box(&event);
+                events += 1;
+            }
+        }
+    }
+}
+
+fn json_value(doc: &Doc) -> usize {
+    serde_json::from_str::<serde_json::Value>(&doc.text).map_or(0, |v| black_box(v).as_object().map_or(0, |o| o.len()))
+}
+
+/// Entries feed-rs yields.
+fn feed_rs_parse(doc: &Doc) -> usize {
+    feed_rs::parser::parse(doc.text.as_bytes()).map_or(0, |feed| feed.entries.len())
+}
+
+/// Raw items ssefeed's extract stage yields.
+fn ssefeed_parse(doc: &Doc) -> usize {
+    ssefeed::extract::feed::parse(&doc.text, &doc.base).map_or(0, |feed| feed.items.len())
+}
+
+/// Items that survive normalisation.
+fn parse_normalize(doc: &Doc, now: chrono::DateTime<chrono::Utc>) -> usize {
+    let Ok(feed) = ssefeed::extract::feed::parse(&doc.text, &doc.base) else { return 0 };
+    let ctx = ssefeed::normalize::Context { source_id: "bench", base: &feed.base, now };
+    feed.items.into_iter().filter_map(|item| ssefeed::normalize::normalize(item, &ctx).ok()).map(black_box).count()
+}
