@@ -456,9 +456,10 @@ impl Store {
                 let list = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT s.id FROM stories s
-                     WHERE s.id IN (SELECT e.story_id FROM entries e
-                                    WHERE e.source_id IN (SELECT value FROM json_each(?1)) AND e.filtered = 0)
-                       AND s.visible = 1 AND (s.published, s.id) < (?2, ?3)
+                     WHERE s.visible = 1 AND (s.published, s.id) < (?2, ?3)
+                       AND EXISTS (SELECT 1 FROM entries e INDEXED BY entries_story
+                                   WHERE e.story_id = s.id AND e.filtered = 0
+                                     AND e.source_id IN (SELECT value FROM json_each(?1)))
                      ORDER BY s.published DESC, s.id DESC LIMIT ?4",
                 )?;
                 stmt.query_map(params![list, before_ts, before_id, limit as i64], |r| r.get(0))?
