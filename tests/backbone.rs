@@ -6,59 +6,7 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use support::{Server, Setup, copy_fixtures};
-
-/// The five partner feeds of `tests/fixtures/feeds`: RSS 2.0 (windows-1252),
-/// RSS 1.0 (ISO-8859-1), Atom 1.0, JSON Feed 1.1, and an RSS feed with
-/// vacancies and hostile markup.
-fn partner_sources(server: &Server) -> String {
-    format!(
-        r#"
-[[source]]
-id = "untfsse"
-name = "UN Inter-Agency Task Force on SSE"
-url = "{untfsse}"
-tags = ["un"]
-
-[[source]]
-id = "ripess"
-name = "RIPESS"
-url = "{ripess}"
-tags = ["global"]
-language = "fr"
-
-[[source]]
-id = "euricse"
-name = "EURICSE"
-url = "{euricse}"
-tags = ["research", "un"]
-
-[[source]]
-id = "ica"
-name = "International Cooperative Alliance"
-url = "{ica}"
-
-[[source]]
-id = "see"
-name = "Social Economy Europe"
-url = "{see}"
-exclude = ["vacancy"]
-"#,
-        untfsse = server.url("untfsse.rss.xml"),
-        ripess = server.url("ripess.rdf"),
-        euricse = server.url("euricse.atom.xml"),
-        ica = server.url("ica.json"),
-        see = server.url("see.rss.xml"),
-    )
-}
-
-fn start() -> (Server, Setup, tempfile::TempDir) {
-    let root = tempfile::tempdir().unwrap();
-    copy_fixtures("feeds", root.path());
-    let server = Server::start(root.path());
-    let setup = Setup::new(&partner_sources(&server), "");
-    (server, setup, root)
-}
+use support::{Server, Setup, copy_fixtures, partner_sources, start_partners as start};
 
 fn parse_feed(text: &str) -> feed_rs::model::Feed {
     feed_rs::parser::parse(text.as_bytes()).unwrap_or_else(|e| panic!("published feed does not parse: {e}\n{text}"))

@@ -24,50 +24,9 @@ use serde_json::Value;
 use support::{Server, Setup, copy_fixtures};
 use url::Url;
 
-/// The partners of `tests/fixtures/feeds` (RSS 2.0, RSS 1.0, Atom, JSON Feed,
-/// and an RSS feed with hostile markup), plus, with `failing`, a partner whose
-/// server answers 503.
+/// The fixture partners, plus (when `failing`) one that answers 503.
 fn partner_sources(server: &Server, failing: bool) -> String {
-    let mut sources = format!(
-        r#"
-[[source]]
-id = "untfsse"
-name = "UN Inter-Agency Task Force on SSE"
-url = "{untfsse}"
-site = "https://unsse.org/"
-tags = ["un"]
-
-[[source]]
-id = "ripess"
-name = "RIPESS"
-url = "{ripess}"
-site = "https://www.ripess.org/"
-tags = ["global"]
-language = "fr"
-
-[[source]]
-id = "euricse"
-name = "EURICSE"
-url = "{euricse}"
-tags = ["research", "un"]
-
-[[source]]
-id = "ica"
-name = "International Cooperative Alliance"
-url = "{ica}"
-
-[[source]]
-id = "see"
-name = "Social Economy Europe"
-url = "{see}"
-exclude = ["vacancy"]
-"#,
-        untfsse = server.url("untfsse.rss.xml"),
-        ripess = server.url("ripess.rdf"),
-        euricse = server.url("euricse.atom.xml"),
-        ica = server.url("ica.json"),
-        see = server.url("see.rss.xml"),
-    );
+    let mut sources = support::partner_sources(server);
     if failing {
         sources.push_str(&format!(
             "\n[[source]]\nid = \"gsef\"\nname = \"Global Social Economy Forum\"\nurl = \"{}\"\ntags = [\"global\"]\n",

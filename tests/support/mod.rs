@@ -200,6 +200,61 @@ fn fnv(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
 }
 
+/// The five partner feeds of `tests/fixtures/feeds` as a sources file: RSS 2.0
+/// (windows-1252), RSS 1.0 (ISO-8859-1), Atom 1.0, JSON Feed 1.1, and an RSS
+/// feed with vacancies (excluded) and hostile markup.
+pub fn partner_sources(server: &Server) -> String {
+    format!(
+        r#"
+[[source]]
+id = "untfsse"
+name = "UN Inter-Agency Task Force on SSE"
+url = "{untfsse}"
+site = "https://unsse.org/"
+tags = ["un"]
+
+[[source]]
+id = "ripess"
+name = "RIPESS"
+url = "{ripess}"
+site = "https://www.ripess.org/"
+tags = ["global"]
+language = "fr"
+
+[[source]]
+id = "euricse"
+name = "EURICSE"
+url = "{euricse}"
+tags = ["research", "un"]
+
+[[source]]
+id = "ica"
+name = "International Cooperative Alliance"
+url = "{ica}"
+
+[[source]]
+id = "see"
+name = "Social Economy Europe"
+url = "{see}"
+exclude = ["vacancy"]
+"#,
+        untfsse = server.url("untfsse.rss.xml"),
+        ripess = server.url("ripess.rdf"),
+        euricse = server.url("euricse.atom.xml"),
+        ica = server.url("ica.json"),
+        see = server.url("see.rss.xml"),
+    )
+}
+
+/// A partner server over a copy of the feed fixtures, and a setup reading it.
+pub fn start_partners() -> (Server, Setup, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    copy_fixtures("feeds", root.path());
+    let server = Server::start(root.path());
+    let setup = Setup::new(&partner_sources(&server), "");
+    (server, setup, root)
+}
+
 /// Copies a fixtures folder into a fresh temporary directory.
 pub fn copy_fixtures(kind: &str, into: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(kind);
