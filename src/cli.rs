@@ -191,7 +191,7 @@ fn fetch(path: &Path, ids: &[String]) -> anyhow::Result<Exit> {
         reports
     });
     let published = {
-        let mut store = env.store.lock();
+        let mut store = env.store.lock().context("cannot store the fetched items")?;
         pipeline::sync_filters(&env.config, &mut store).context("cannot apply the filters")?;
         site::publish_if_changed(&env.config, &mut store)
     };

@@ -630,7 +630,7 @@ async fn publish_now(shared: &Arc<Shared>) {
     let store = shared.store.clone();
     let started = std::time::Instant::now();
     let result = tokio::task::spawn_blocking(move || {
-        let mut store = store.lock();
+        let mut store = store.lock().map_err(|e| format!("cannot store the fetched items: {e}"))?;
         pipeline::sync_filters(&config, &mut store).map_err(|e| e.to_string())?;
         site::publish_if_changed(&config, &mut store).map_err(|e| format!("{e:#}"))
     })

@@ -13,13 +13,18 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::fetch::Validators;
 use crate::normalize::{Item, story_uid};
+
+/// Page cache per connection, KiB (SQLite's default is 2 000).
+const CACHE_KIB: i64 = 8 * 1024;
+/// Prepared statements kept per connection (rusqlite's default is 16, fewer than ssefeed uses).
+const STATEMENT_CACHE: usize = 64;
 
 /// The migrations, in order. Adding one = adding a file and a line here.
 const MIGRATIONS: &[(&str, &str)] = &[
@@ -214,6 +219,8 @@ pub struct EntryText {
 /// The database.
 pub struct Store {
     conn: Connection,
+    /// When the open group transaction began (see [`Store::begin_group`]).
+    group_since: Option<Instant>,
 }
 
 impl Store {
@@ -226,13 +233,65 @@ impl Store {
         Self::setup(conn, path)
     }
 
+    /// Opens a group transaction: until [`Store::commit_group`], every write
+    /// method's own transaction becomes a savepoint inside it (rolled back
+    /// alone on error), and the writes of many sources reach the disk in one
+    /// commit. A crash before the commit loses the group's batches together
+    /// with their HTTP validators, so the next cycle fetches them again:
+    /// nothing a partner published is lost.
+    pub fn begin_group(&mut self) -> Result<()> {
+        if self.group_since.is_none() && self.conn.is_autocommit() {
+            self.conn.execute_batch("BEGIN")?;
+            self.group_since = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Runs `f` as one unit: if it fails (or panics), whatever it wrote is
+    /// undone, and nothing else of an open group transaction is.
+    pub fn atomic<T>(&mut self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("SAVEPOINT call")?;
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
+        let end = match &result {
+            Ok(Ok(_)) => "RELEASE call",
+            _ => "ROLLBACK TO call; RELEASE call",
+        };
+        let ended = self.conn.execute_batch(end);
+        match result {
+            Ok(value) => {
+                ended?;
+                value
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// How long the open group transaction has been open.
+    pub fn group_age(&self) -> Option<Duration> {
+        self.group_since.map(|t| t.elapsed())
+    }
+
+    /// Commits the open group transaction, if any.
+    pub fn commit_group(&mut self) -> Result<()> {
+        if self.group_since.take().is_none() || self.conn.is_autocommit() {
+            return Ok(());
+        }
+        if let Err(e) = self.conn.execute_batch("COMMIT") {
+            // A failed COMMIT may leave the transaction open: end it, so the
+            // next write starts clean (the group's sources fetch again).
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     /// Opens an existing database for reading only (`status`, `check`).
     pub fn open_read_only(path: &Path) -> Result<Self> {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                 .map_err(|e| StoreError::Open(e, path.to_owned()))?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(|e| StoreError::Open(e, path.to_owned()))?;
-        let store = Store { conn };
+        let store = Store { conn, group_since: None };
         let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew { found: version, known: MIGRATIONS.len() as i64 });
@@ -254,7 +313,15 @@ impl Store {
         // power loss can drop the last transactions, never corrupt the file.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        let mut store = Store { conn };
+        // Publishing walks the recent history and ingest touches every index:
+        // a page cache sized for that, and room for every statement ssefeed
+        // prepares (bench/: re-preparing evicted statements and re-reading
+        // evicted pages were a tenth of a cold publish). A memory map was
+        // measured too: slower here, and it counts the file into the RSS.
+        conn.pragma_update(None, "cache_size", -CACHE_KIB).map_err(open_err)?;
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let mut store = Store { conn, group_since: None };
         store.migrate()?;
         Ok(store)
     }
@@ -320,7 +387,7 @@ impl Store {
         attempt: &Attempt<'_>,
         now: DateTime<Utc>,
     ) -> Result<HealthChange> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let change = record_attempt_tx(&tx, source_id, attempt, now)?;
         tx.commit()?;
         Ok(change)
@@ -337,7 +404,7 @@ impl Store {
         filter_fingerprint: &str,
         now: DateTime<Utc>,
     ) -> Result<(BatchStats, HealthChange)> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let stats = store_items_tx(&tx, source_id, items, now)?;
         let change = record_attempt_tx(&tx, source_id, attempt, now)?;
         // A source seen for the first time has its flags computed with the current rules.
@@ -377,7 +444,7 @@ impl Store {
         fingerprint: &str,
         allows: impl Fn(&EntryText) -> bool,
     ) -> Result<u64> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let entries: Vec<EntryText> = {
             let mut stmt =
                 tx.prepare_cached("SELECT id, title, summary, categories, filtered FROM entries WHERE source_id = ?1")?;
@@ -541,7 +608,7 @@ impl Store {
     /// created.
     pub fn close_archive_pages(&mut self, keep: usize, page_size: usize) -> Result<Vec<ArchivePage>> {
         let page_size = page_size.max(1);
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let mut created = Vec::new();
         let (mut page, mut after): (i64, i64) =
             tx.query_row("SELECT coalesce(max(page), 0), coalesce(max(last_story), 0) FROM archives", [], |r| {
@@ -570,7 +637,7 @@ impl Store {
 
     /// Marks archive pages as written.
     pub fn mark_archives_clean(&mut self, pages: &[i64]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         {
             let mut stmt = tx.prepare_cached("UPDATE archives SET dirty = 0 WHERE page = ?1")?;
             for page in pages {
@@ -679,7 +746,7 @@ impl Store {
         if articles.is_empty() {
             return Ok(());
         }
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO articles (url, etag, last_modified, fetched_at, published, summary, content, canonical)
@@ -714,7 +781,7 @@ impl Store {
 
     /// Stores several small facts in one transaction.
     pub fn set_meta_many(&mut self, facts: &[(String, String)]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -756,8 +823,16 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(e) = self.commit_group() {
+            tracing::error!(error = %e, "cannot commit the last writes");
+        }
+    }
+}
+
 fn record_attempt_tx(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     source_id: &str,
     attempt: &Attempt<'_>,
     now: DateTime<Utc>,
@@ -823,7 +898,7 @@ fn record_attempt_tx(
     })
 }
 
-fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now: DateTime<Utc>) -> Result<BatchStats> {
+fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: DateTime<Utc>) -> Result<BatchStats> {
     let mut stats = BatchStats::default();
     let mut touched = BTreeSet::new();
     let mut find_entry = tx.prepare_cached(
@@ -954,7 +1029,7 @@ fn store_items_tx(tx: &Transaction<'_>, source_id: &str, items: &[Incoming], now
 }
 
 /// The story for a key, created (invisible, to be refreshed) when new.
-fn story_for_key(tx: &Transaction<'_>, key: &str, published: i64) -> Result<i64> {
+fn story_for_key(tx: &Connection, key: &str, published: i64) -> Result<i64> {
     let uid = story_uid(key);
     tx.prepare_cached(
         "INSERT INTO stories (uid, story_key, published, updated) VALUES (?1, ?2, ?3, ?3)
@@ -966,7 +1041,7 @@ fn story_for_key(tx: &Transaction<'_>, key: &str, published: i64) -> Result<i64>
 
 /// Recomputes a story's primary entry, date and visibility from its entries;
 /// deletes it when no entry carries it any more.
-fn refresh_story(tx: &Transaction<'_>, story_id: i64) -> Result<()> {
+fn refresh_story(tx: &Connection, story_id: i64) -> Result<()> {
     // Every partner carrying the story shows it in its own feed.
     tx.prepare_cached(
         "UPDATE sources SET content_version = content_version + 1
@@ -999,7 +1074,7 @@ fn refresh_story(tx: &Transaction<'_>, story_id: i64) -> Result<()> {
     Ok(())
 }
 
-fn bump_data_version(tx: &Transaction<'_>) -> Result<()> {
+fn bump_data_version(tx: &Connection) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO meta (key, value) VALUES ('data_version', '1')
          ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",

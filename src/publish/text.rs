@@ -28,6 +28,70 @@ pub(crate) fn xml_safe(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// Appends `s` to `out` escaped for XML text and attribute values (`&`, `<`,
+/// `>`, `'` and `"` as entities), without the characters XML 1.0 forbids:
+/// [`xml_safe`] and escaping in one pass over the bytes.
+pub(crate) fn push_xml_escaped(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    let mut clean_from = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let replacement = match b {
+            b'&' => Some("&amp;"),
+            b'<' => Some("&lt;"),
+            b'>' => Some("&gt;"),
+            b'\'' => Some("&apos;"),
+            b'"' => Some("&quot;"),
+            b'\t' | b'\n' | b'\r' => None,
+            0..=0x1f => Some(""),
+            // U+FFFE and U+FFFF (EF BF BE, EF BF BF): not characters in XML.
+            0xEF if bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) => {
+                out.push_str(&s[clean_from..i]);
+                i += 3;
+                clean_from = i;
+                continue;
+            }
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            out.push_str(&s[clean_from..i]);
+            out.push_str(replacement);
+            clean_from = i + 1;
+        }
+        i += 1;
+    }
+    out.push_str(&s[clean_from..]);
+}
+
+/// [`web_url`] for a string that is most often already one: the links and
+/// partner URLs publish sees were serialised by the `url` crate at ingest or
+/// config time, so an `http(s)://` string of plain URL characters is returned
+/// as it is, and anything else goes through the parser.
+pub(crate) fn web_url_str(s: &str) -> Option<Cow<'_, str>> {
+    let plain = |rest: &str| {
+        !rest.is_empty()
+            && rest.bytes().all(|b| {
+                b.is_ascii_graphic()
+                    && !matches!(b, b'"' | b'<' | b'>' | b'`' | b'{' | b'}' | b'\\' | b'\'' | b'^' | b'|')
+            })
+    };
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    match rest {
+        Some(rest)
+            if plain(rest)
+                && !rest.starts_with('/')
+                && rest
+                    .split(['/', '?', '#'])
+                    .next()
+                    .is_some_and(|host| !host.bytes().any(|b| b.is_ascii_uppercase())) =>
+        {
+            Some(Cow::Borrowed(s))
+        }
+        _ => web_url(s).map(|u| Cow::Owned(u.into())),
+    }
+}
+
 /// `s` as an absolute http(s) URL, normalised. Feeds require absolute links,
 /// and a partner's `javascript:` or `data:` URL must never become a link.
 pub(crate) fn web_url(s: &str) -> Option<Url> {
@@ -57,6 +121,26 @@ mod tests {
     fn xml_safe_drops_forbidden_controls_only() {
         assert_eq!(xml_safe("a\u{0}b\u{1b}c\td\u{FFFE}é🌍"), "abc\tdé🌍");
         assert!(matches!(xml_safe("clean"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escaping_matches_xml_rules_and_drops_forbidden_characters() {
+        let mut out = String::new();
+        push_xml_escaped(&mut out, "a & b <c> 'd' \"e\"\u{0}\u{1b}\tf\u{FFFE}\u{FFFF}é🌍");
+        assert_eq!(out, "a &amp; b &lt;c&gt; &apos;d&apos; &quot;e&quot;\tfé🌍");
+    }
+
+    #[test]
+    fn serialised_urls_pass_as_they_are_and_others_are_parsed() {
+        for url in ["https://www.ilo.org/resource/news?topic=coop&lang=en", "http://127.0.0.1:8080/a/b#c"] {
+            assert!(matches!(web_url_str(url), Some(Cow::Borrowed(u)) if u == url), "{url}");
+        }
+        assert_eq!(web_url_str(" https://Example.org/a b ").as_deref(), Some("https://example.org/a%20b"));
+        assert_eq!(web_url_str("HTTPS://EXAMPLE.org/x").as_deref(), Some("https://example.org/x"));
+        assert_eq!(web_url_str("https://Example.org/").as_deref(), Some("https://example.org/"));
+        for bad in ["/relative", "javascript:alert(1)", "data:text/html,x", "", "https://"] {
+            assert!(web_url_str(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
