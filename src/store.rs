@@ -911,15 +911,25 @@ fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: Dat
          WHERE id = ?1",
     )?;
     let mut insert_entry = tx.prepare_cached(
-        "INSERT INTO entries (source_id, guid, story_id, title, link, summary, content, published, date_estimated,
+        "INSERT INTO entries (id, source_id, guid, story_id, title, link, summary, content, published, date_estimated,
            updated, authors, categories, fingerprint, filtered, first_seen)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?;
     let mut find_story = tx.prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?;
     let mut insert_story = tx.prepare_cached(
-        "INSERT INTO stories (uid, story_key, published, updated, visible) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+        "INSERT INTO stories (uid, story_key, published, updated, visible, primary_entry)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
     )?;
-    let mut set_primary = tx.prepare_cached("UPDATE stories SET primary_entry = ?2 WHERE id = ?1")?;
+    // The write lock is held from here to the end of the batch, so entry ids
+    // can be handed out up front: a new story then names its primary entry
+    // when it is inserted, instead of in a second statement.
+    let mut next_entry: i64 =
+        tx.prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM entries")?.query_row([], |r| r.get(0))?;
+    // A source's first batch has nothing to compare with: one query instead
+    // of one lookup per item (a cold cycle is made of first batches).
+    let known_source: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM entries WHERE source_id = ?1)")?
+        .query_row([source_id], |r| r.get(0))?;
     let now_ts = now.timestamp();
     // The same guid twice in one document: the first occurrence wins.
     let mut seen = std::collections::HashSet::new();
@@ -927,19 +937,23 @@ fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: Dat
         if !seen.insert(item.guid.as_str()) {
             continue;
         }
-        let existing = find_entry
-            .query_row(params![source_id, item.guid], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, bool>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, bool>(6)?,
-                ))
-            })
-            .optional()?;
+        let existing = if !known_source {
+            None
+        } else {
+            find_entry
+                .query_row(params![source_id, item.guid], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, bool>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, bool>(6)?,
+                    ))
+                })
+                .optional()?
+        };
         let authors = to_json(&item.authors);
         let categories = to_json(&item.categories);
         match existing {
@@ -984,17 +998,20 @@ fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: Dat
                     None => (now_ts, true),
                 };
                 let updated = item.updated.map_or(published, |u| u.timestamp().max(published));
+                let entry_id = next_entry;
+                next_entry += 1;
                 let existing_story = find_story.query_row([&item.story_key], |r| r.get::<_, i64>(0)).optional()?;
                 let story = match existing_story {
                     Some(story) => story,
                     // Most entries start a story of their own: create it
                     // complete rather than recomputing it afterwards.
                     None => insert_story.query_row(
-                        params![story_uid(&item.story_key), item.story_key, published, updated, !*filtered],
+                        params![story_uid(&item.story_key), item.story_key, published, updated, !*filtered, entry_id],
                         |r| r.get(0),
                     )?,
                 };
                 insert_entry.execute(params![
+                    entry_id,
                     source_id,
                     item.guid,
                     story,
@@ -1013,8 +1030,6 @@ fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: Dat
                 ])?;
                 if existing_story.is_some() {
                     touched.insert(story);
-                } else {
-                    set_primary.execute(params![story, tx.last_insert_rowid()])?;
                 }
                 stats.new += 1;
                 stats.merged += u64::from(existing_story.is_some());

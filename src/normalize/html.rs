@@ -90,6 +90,9 @@ const LINK_REL: &str = "noopener noreferrer nofollow";
 /// and [`MAX_TAGS`].
 pub fn sanitize_html(fragment: &str, base: &Url) -> String {
     let fragment = bound_markup(fragment);
+    if is_already_clean(fragment) {
+        return fragment.trim().to_owned();
+    }
     SANITIZER.with(|builder| {
         builder
             .borrow_mut()
@@ -129,7 +132,75 @@ fn sanitizer() -> Builder<'static> {
 pub(crate) fn is_blank_html(clean: &str) -> bool {
     // In sanitised output a literal `<img` can only be a kept element: text
     // `<` is always escaped as `&lt;`.
-    !clean.contains("<img") && plain_text(clean).is_empty()
+    if clean.contains("<img") {
+        return false;
+    }
+    // Without attributes (no `"`) and entities, every `<` opens a tag and
+    // every `>` closes it: the text is what lies between, no parse needed.
+    if !clean.contains(['"', '&']) {
+        let mut text = String::with_capacity(clean.len());
+        for (i, part) in clean.split('<').enumerate() {
+            let outside = if i == 0 { part } else { part.split_once('>').map_or("", |(_, rest)| rest) };
+            text.push_str(outside);
+        }
+        return crate::text::collapse_whitespace(&text).is_empty();
+    }
+    plain_text(clean).is_empty()
+}
+
+/// Elements of the fast path of [`sanitize_html`]: blocks that may only
+/// stand at the top level, and inline elements that may stand anywhere.
+/// Both kept by the sanitiser, attribute-free, and parsed by html5ever into
+/// exactly the tree their tags spell when properly nested.
+const CLEAN_BLOCKS: &[&str] = &["p", "h2", "h3", "h4", "h5", "h6"];
+#[rustfmt::skip]
+const CLEAN_INLINES: &[&str] = &["em", "strong", "b", "i", "u", "s", "sub", "sup", "small", "code"];
+
+/// True when sanitising `fragment` would give it back unchanged (trimmed):
+/// text without characters the serialiser rewrites (`<`, `>`, a no-break
+/// space, controls, any entity but `&amp;` `&lt;` `&gt;`) and only
+/// attribute-free allow-listed tags, properly nested, blocks at the top
+/// level, `<br>` as the only void element. Most partners' summaries are
+/// such (`<p>…</p>`), and html5ever's tree and serialiser cost most of
+/// normalising an item (bench/). Everything else takes the full path; a
+/// test checks both paths agree on every fragment this accepts.
+fn is_already_clean(fragment: &str) -> bool {
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = fragment;
+    while let Some(at) = rest.find(['<', '>', '&', '\u{a0}']) {
+        if !is_clean_text(&rest[..at]) {
+            return false;
+        }
+        rest = &rest[at..];
+        if rest.starts_with('&') {
+            match ["&amp;", "&lt;", "&gt;"].iter().find(|e| rest.starts_with(**e)) {
+                Some(entity) => rest = &rest[entity.len()..],
+                None => return false,
+            }
+            continue;
+        }
+        let Some(tag) = rest.strip_prefix('<').and_then(|r| r.split_once('>')).map(|(tag, _)| tag) else {
+            return false;
+        };
+        rest = &rest[tag.len() + 2..];
+        match tag.strip_prefix('/') {
+            Some(name) => {
+                if open.pop() != Some(name) {
+                    return false;
+                }
+            }
+            None if tag == "br" => {}
+            None if CLEAN_BLOCKS.contains(&tag) && open.is_empty() => open.push(tag),
+            None if CLEAN_INLINES.contains(&tag) => open.push(tag),
+            None => return false,
+        }
+    }
+    open.is_empty() && is_clean_text(rest)
+}
+
+/// Text the HTML serialiser writes back as it is.
+fn is_clean_text(text: &str) -> bool {
+    text.chars().all(|c| !c.is_control() || c == '\t' || c == '\n')
 }
 
 /// Elements after which text continues as a separate word.
@@ -219,6 +290,95 @@ pub(crate) fn bound_markup(fragment: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path of `sanitize_html` must give exactly what the full
+    /// sanitiser gives, on every fragment it accepts: fragments built from
+    /// pieces that are clean, nearly clean and dirty, in every order.
+    #[test]
+    fn the_fast_path_agrees_with_the_sanitiser() {
+        const PIECES: &[&str] = &[
+            "<p>",
+            "</p>",
+            "<h2>",
+            "</h2>",
+            "<b>",
+            "</b>",
+            "<em>",
+            "</em>",
+            "<code>",
+            "</code>",
+            "<br>",
+            "<br/>",
+            "<i>",
+            "</i>",
+            "<P>",
+            "<p class=\"x\">",
+            "<a href=\"/x\">",
+            "</a>",
+            "<div>",
+            "</div>",
+            "<ul>",
+            "<li>",
+            " text ",
+            "Co-op's \"news\"",
+            "&amp;",
+            "&lt;",
+            "&gt;",
+            "&quot;",
+            "&nbsp;",
+            "&#39;",
+            "&eacute;",
+            "&",
+            ">",
+            "<",
+            "\u{a0}",
+            "\r\n",
+            "\t",
+            "\u{1}",
+            "\u{85}",
+            "é🌍",
+            "\n",
+            "<!-- c -->",
+            "<script>x</script>",
+        ];
+        let base = base();
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut fragment = String::new();
+            for _ in 0..(state % 9) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                fragment.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+            }
+            let full = SANITIZER.with(|b| {
+                b.borrow_mut()
+                    .url_relative(UrlRelative::RewriteWithBase(base.clone()))
+                    .clean(&fragment)
+                    .to_string()
+                    .trim()
+                    .to_owned()
+            });
+            if is_already_clean(&fragment) {
+                accepted += 1;
+                assert_eq!(fragment.trim(), full, "fast path differs on {fragment:?}");
+            }
+            assert_eq!(is_blank_html(&full), plain_text(&full).is_empty(), "blankness of {full:?}");
+        }
+        assert!(accepted > 1_000, "the generator should exercise the fast path ({accepted})");
+    }
+
+    #[test]
+    fn the_fast_path_takes_plain_summaries_only() {
+        for clean in ["<p>Co-ops &amp; mutuals</p>", "plain text", "<p>a<br>b</p><h2>c <em>d</em></h2>", ""] {
+            assert!(is_already_clean(clean), "{clean}");
+        }
+        for dirty in ["<p><p>x</p></p>", "<b><p>x</p></b>", "<p>x", "<a href=\"x\">x</a>", "a&nbsp;b", "<br/>", "a > b"]
+        {
+            assert!(!is_already_clean(dirty), "{dirty}");
+        }
+    }
 
     fn base() -> Url {
         Url::parse("https://www.ilo.org/coop/news/item.htm").unwrap()

@@ -8,6 +8,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -120,23 +123,105 @@ fn config_fingerprint(config: &Config) -> String {
     h.finalize().to_hex().to_string()
 }
 
+/// Documents queued for the renderer thread at most (each holds its stories).
+const RENDER_QUEUE: usize = 4;
+
+/// A document to render off the publishing thread.
+type RenderJob = (String, Box<dyn FnOnce() -> String + Send>);
+
+/// Where a publish's documents go: staged into one batch, counted. Shared by
+/// the publishing thread and the renderer thread.
+struct Sink<'a> {
+    out: &'a Path,
+    batch: Batch,
+    written: Mutex<Vec<String>>,
+    unchanged: AtomicUsize,
+}
+
+impl Sink<'_> {
+    /// Stages a rendered document.
+    fn write(&self, rel: &str, bytes: &[u8]) -> Result<(), PublishError> {
+        let path = self.out.join(rel);
+        if self.batch.stage(&path, bytes).map_err(|e| PublishError::Write(e, path.clone()))? {
+            self.written.lock().unwrap_or_else(PoisonError::into_inner).push(rel.to_owned());
+        } else {
+            self.unchanged.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+/// Hands documents to the renderer thread, which renders and stages them
+/// while the publishing thread reads the next one's stories: the two halves
+/// of publishing (SQLite reads; rendering and writing) then share the cores.
+struct Later {
+    jobs: SyncSender<RenderJob>,
+}
+
+impl Later {
+    fn write(&self, rel: String, render: impl FnOnce() -> String + Send + 'static) -> Result<(), PublishError> {
+        self.jobs.send((rel, Box::new(render))).map_err(|_| {
+            // The renderer stopped on an error, which `publish` reports.
+            PublishError::Write(std::io::Error::other("the renderer stopped"), PathBuf::from(".tmp"))
+        })
+    }
+}
+
 /// Renders and writes every document.
 fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -> Result<PublishReport, PublishError> {
     let started = Instant::now();
     let out = &config.publish.output_dir;
+    let (jobs, queue) = sync_channel::<RenderJob>(RENDER_QUEUE);
+    let sink = Sink { out, batch: Batch::new(), written: Mutex::new(Vec::new()), unchanged: AtomicUsize::new(0) };
+    let (result, rendered) = std::thread::scope(|scope| {
+        let renderer = scope.spawn(|| -> Result<(), PublishError> {
+            for (rel, render) in queue {
+                sink.write(&rel, render().as_bytes())?;
+            }
+            Ok(())
+        });
+        // `Later` is consumed: the queue closes when the documents are all
+        // queued, and the renderer ends once it has drained it.
+        let result = publish_documents(config, store, health, full, &sink, Later { jobs });
+        let rendered = renderer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (result, rendered)
+    });
+    // The renderer's own error explains a "renderer stopped" on this side.
+    rendered?;
+    let documents = result?;
+    let Sink { batch, written, unchanged, .. } = sink;
+    batch.commit().map_err(|e| PublishError::Write(e, out.clone()))?;
+    let mut report = PublishReport {
+        written: written.into_inner().unwrap_or_else(PoisonError::into_inner),
+        unchanged: unchanged.into_inner() + documents.sources_skipped,
+        ..PublishReport::default()
+    };
+    // Two threads wrote: a stable order for logs and pings.
+    report.written.sort_unstable();
+    store.set_meta_many(&documents.source_versions)?;
+    store.mark_archives_clean(&documents.archives_written)?;
+    let keep_tags: BTreeSet<String> = config.sources.iter().flat_map(|s| s.tags.iter().cloned()).collect();
+    let keep_sources: BTreeSet<String> = config.sources.iter().map(|s| s.id.clone()).collect();
+    report.removed.extend(remove_stale(out, "tags", &keep_tags)?);
+    report.removed.extend(remove_stale(out, "sources", &keep_sources)?);
+    report.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(report)
+}
+
+/// Reads every document's stories and renders (or queues) it. Returns the
+/// per-source versions rendered and how many per-source feeds were skipped.
+fn publish_documents(
+    config: &Config,
+    store: &mut Store,
+    health: &HealthMap,
+    full: bool,
+    sink: &Sink<'_>,
+    later: Later,
+) -> Result<Documents, PublishError> {
+    let out = &config.publish.output_dir;
     let base = &config.feed.base_url;
     let refs: HashMap<&str, SourceRef> = config.sources.iter().map(|s| (s.id.as_str(), source_ref(s, base))).collect();
-    let mut report = PublishReport::default();
-    let mut batch = Batch::new();
-    let mut write = |rel: &str, bytes: &[u8]| -> Result<(), PublishError> {
-        let path = out.join(rel);
-        if batch.stage(&path, bytes).map_err(|e| PublishError::Write(e, path.clone()))? {
-            report.written.push(rel.to_owned());
-        } else {
-            report.unchanged += 1;
-        }
-        Ok(())
-    };
+    let mut write = |rel: &str, bytes: &[u8]| sink.write(rel, bytes);
 
     let mut tags: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for s in &config.sources {
@@ -166,7 +251,7 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
     // The combined feed. Atom is paged (RFC 5005): it carries the stories
     // not yet archived (at least `max_items`), and links to immutable
     // archive documents of `archive_page_size` stories each.
-    let archived = write_archives(&mut write, config, store, &refs, full)?;
+    let (archived, archives_written) = write_archives(&later, config, store, &refs, full)?;
     let last_archived = archived.last().map_or(0, |p| p.last_story);
     let current = views(store.stories_in_range(last_archived + 1, i64::MAX)?, &refs);
     let mut atom_meta = doc_meta(config, "", &config.feed.title, &config.feed.description, &current);
@@ -218,7 +303,7 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
             (None, None) => base.clone(),
         };
         meta.language = s.language.clone().unwrap_or_else(|| config.feed.language.clone());
-        write(&format!("{prefix}atom.xml"), super::atom::render(&meta, &stories).as_bytes())?;
+        later.write(format!("{prefix}atom.xml"), move || super::atom::render(&meta, &stories))?;
     }
 
     // The list of partners.
@@ -226,16 +311,15 @@ fn publish(config: &Config, store: &mut Store, health: &HealthMap, full: bool) -
         config.sources.iter().filter(|s| s.enabled).map(|s| opml_source(s, base)).collect();
     let opml = super::opml::render(&format!("{}: sources", config.feed.title), &opml_sources);
     write("sources.opml", opml.as_bytes())?;
+    Ok(Documents { source_versions: rendered, sources_skipped: skipped, archives_written })
+}
 
-    batch.commit().map_err(|e| PublishError::Write(e, out.clone()))?;
-    report.unchanged += skipped;
-    store.set_meta_many(&rendered)?;
-    let keep_tags: BTreeSet<String> = tags.keys().map(|t| t.to_string()).collect();
-    let keep_sources: BTreeSet<String> = config.sources.iter().map(|s| s.id.clone()).collect();
-    report.removed.extend(remove_stale(out, "tags", &keep_tags)?);
-    report.removed.extend(remove_stale(out, "sources", &keep_sources)?);
-    report.elapsed_ms = started.elapsed().as_millis() as u64;
-    Ok(report)
+/// What [`publish_documents`] rendered, to be recorded once it is on disk.
+struct Documents {
+    /// `doc:` meta keys of the per-source feeds rendered, with their versions.
+    source_versions: Vec<(String, String)>,
+    sources_skipped: usize,
+    archives_written: Vec<i64>,
 }
 
 /// What every page shows besides its stories.
@@ -250,14 +334,15 @@ fn archive_path(page: i64) -> String {
 }
 
 /// Closes new archive pages and writes those that are new, changed, missing
-/// (or all of them on a `full` publish). Returns every page, oldest first.
+/// (or all of them on a `full` publish). Returns every page, oldest first,
+/// and those written (to be marked clean once they are on disk).
 fn write_archives(
-    write: &mut impl FnMut(&str, &[u8]) -> Result<(), PublishError>,
+    later: &Later,
     config: &Config,
     store: &mut Store,
     refs: &HashMap<&str, SourceRef>,
     full: bool,
-) -> Result<Vec<ArchivePage>, PublishError> {
+) -> Result<(Vec<ArchivePage>, Vec<i64>), PublishError> {
     let page_size = config.publish.archive_page_size.max(1);
     store.close_archive_pages(config.feed.max_items, page_size)?;
     let pages = store.archive_pages()?;
@@ -281,11 +366,10 @@ fn write_archives(
             // Left out so that a page never changes when the next one closes.
             next_archive: None,
         };
-        write(&path, super::atom::render(&meta, &stories).as_bytes())?;
+        later.write(path, move || super::atom::render(&meta, &stories))?;
         written.push(page.page);
     }
-    store.mark_archives_clean(&written)?;
-    Ok(pages)
+    Ok((pages, written))
 }
 
 /// The RSS, Atom and JSON feeds and the HTML page of one scope. `paged_atom`

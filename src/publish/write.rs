@@ -11,12 +11,14 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 /// Documents staged by one publish, made visible together by [`Batch::commit`].
-/// Dropping an uncommitted batch removes its temporary files.
+/// Dropping an uncommitted batch removes its temporary files. Several
+/// threads may stage into one batch (each document is written by one).
 #[derive(Debug, Default)]
 pub struct Batch {
-    staged: Vec<(PathBuf, PathBuf)>,
+    staged: Mutex<Vec<(PathBuf, PathBuf)>>,
 }
 
 impl Batch {
@@ -26,7 +28,7 @@ impl Batch {
 
     /// Stages `bytes` for `path` unless the file already holds exactly them;
     /// returns whether it will change.
-    pub fn stage(&mut self, path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    pub fn stage(&self, path: &Path, bytes: &[u8]) -> io::Result<bool> {
         match fs::read(path) {
             Ok(existing) if existing == bytes => return Ok(false),
             Ok(_) => {}
@@ -39,19 +41,20 @@ impl Batch {
         // A dot name: never served, never mistaken for a document.
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let mut file = fs::File::create(&tmp)?;
-        self.staged.push((tmp, path.to_owned()));
+        self.staged.lock().unwrap_or_else(PoisonError::into_inner).push((tmp, path.to_owned()));
         file.write_all(bytes)?;
         Ok(true)
     }
 
     /// Makes every staged document durable, then visible under its name.
     pub fn commit(mut self) -> io::Result<()> {
-        let Some((first, _)) = self.staged.first() else { return Ok(()) };
-        sync_data(first, &self.staged)?;
-        for (tmp, path) in &self.staged {
+        let staged = self.staged.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let Some((first, _)) = staged.first() else { return Ok(()) };
+        sync_data(first, staged)?;
+        for (tmp, path) in staged.iter() {
             fs::rename(tmp, path)?;
         }
-        let staged = std::mem::take(&mut self.staged);
+        let staged = std::mem::take(staged);
         // The renames themselves must reach the disk to survive a power loss.
         sync_names(&staged)
     }
@@ -59,7 +62,7 @@ impl Batch {
 
 impl Drop for Batch {
     fn drop(&mut self) {
-        for (tmp, _) in &self.staged {
+        for (tmp, _) in self.staged.get_mut().unwrap_or_else(PoisonError::into_inner).iter() {
             let _ = fs::remove_file(tmp);
         }
     }
@@ -67,7 +70,7 @@ impl Drop for Batch {
 
 /// Writes one document atomically, unless it already holds `bytes`.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    let mut batch = Batch::new();
+    let batch = Batch::new();
     let changed = batch.stage(path, bytes)?;
     batch.commit()?;
     Ok(changed)
@@ -138,14 +141,14 @@ mod tests {
     fn staged_documents_appear_only_on_commit_and_vanish_when_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let (a, b) = (dir.path().join("a.xml"), dir.path().join("t/b.xml"));
-        let mut batch = Batch::new();
+        let batch = Batch::new();
         assert!(batch.stage(&a, b"A").unwrap());
         assert!(batch.stage(&b, b"B").unwrap());
         assert!(!a.exists() && !b.exists(), "nothing visible before commit");
         batch.commit().unwrap();
         assert_eq!((fs::read(&a).unwrap(), fs::read(&b).unwrap()), (b"A".to_vec(), b"B".to_vec()));
 
-        let mut batch = Batch::new();
+        let batch = Batch::new();
         assert!(batch.stage(&a, b"A2").unwrap());
         drop(batch);
         assert_eq!(fs::read(&a).unwrap(), b"A", "a dropped batch changes nothing");
