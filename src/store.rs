@@ -659,6 +659,14 @@ impl Store {
     }
 
     /// Per-source health, for `status` (sources without a row are absent).
+    /// Each source's last outcome and error: what the published pages show of
+    /// its health. Cheap, unlike [`Store::health`], which counts entries.
+    pub fn outcomes(&self) -> Result<Vec<(String, Option<String>, Option<String>)>> {
+        let mut stmt = self.conn.prepare_cached("SELECT id, last_outcome, last_error FROM sources ORDER BY id")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn health(&self) -> Result<Vec<SourceHealth>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.id, s.last_attempt, s.last_success, s.last_outcome, s.last_status, s.last_error,

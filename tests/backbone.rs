@@ -171,7 +171,18 @@ fn a_changed_item_updates_in_place_and_unchanged_feeds_change_nothing() {
     )
     .unwrap();
     server.clear();
+    let mtime = |rel: &str| std::fs::metadata(setup.out(rel)).unwrap().modified().unwrap();
+    let untouched = ["tags/global/atom.xml", "tags/global/index.html", "sources/ripess/atom.xml"];
+    let before: Vec<_> = untouched.iter().map(|rel| mtime(rel)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(20));
     let out = setup.cmd(&["fetch"]).assert().success();
+    // The tags and partner feeds carrying the story show the change; the
+    // others keep their bytes and mtime.
+    for rel in ["tags/research/atom.xml", "tags/un/rss.xml", "sources/euricse/atom.xml"] {
+        assert!(setup.read_out(rel).contains("(extended)"), "{rel}");
+    }
+    let after: Vec<_> = untouched.iter().map(|rel| mtime(rel)).collect();
+    assert_eq!(before, after, "{untouched:?}");
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     let line = stdout.lines().find(|l| l.starts_with("euricse")).unwrap();
     let numbers: Vec<&str> = line.split_whitespace().skip(1).take(4).collect();

@@ -17,7 +17,7 @@ use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value
 use serde::Serialize;
 use url::Url;
 
-use super::text::{html_excerpt, language, web_url};
+use super::text::{html_excerpt, language, web_url_str};
 use super::{SourceRef, StoryView};
 
 /// Length of the plain-text excerpt shown under each title.
@@ -297,7 +297,7 @@ fn source_view(page_source: &PageSource) -> SourceView<'_> {
 /// Only http(s) URLs become links: a partner's `javascript:` or `data:` URL
 /// must never be clickable on our page.
 fn is_web_url(s: &str) -> bool {
-    web_url(s).is_some()
+    web_url_str(s).is_some()
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::text::{html_excerpt, language, web_url};
+use std::borrow::Cow;
+
+use super::text::{html_excerpt, language, web_url_str};
 use super::{DocMeta, StoryView};
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -116,7 +118,7 @@ fn item(story: &StoryView) -> Item<'_> {
     let content_html = non_blank(&story.content).or(non_blank(&story.summary));
     Item {
         id: &story.uid,
-        url: story.link.as_deref().and_then(web_url).map(String::from),
+        url: story.link.as_deref().and_then(web_url_str).map(Cow::into_owned),
         title: &story.title,
         content_html,
         content_text: content_html.is_none().then_some(""),
@@ -127,7 +129,7 @@ fn item(story: &StoryView) -> Item<'_> {
             .sources
             .iter()
             .filter(|s| !s.name.trim().is_empty())
-            .map(|s| Author { name: &s.name, url: s.site.as_deref().and_then(web_url).map(String::from) })
+            .map(|s| Author { name: &s.name, url: s.site.as_deref().and_then(web_url_str).map(Cow::into_owned) })
             .collect(),
         tags: story.categories.iter().map(|c| c.trim()).filter(|c| !c.is_empty()).collect(),
         language: language(story.language.as_deref()),

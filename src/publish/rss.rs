@@ -9,7 +9,7 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item, Source};
 use url::Url;
 
-use super::text::{html_excerpt, language, web_url, xml_safe};
+use super::text::{html_excerpt, language, web_url, web_url_str, xml_safe};
 use super::{DocMeta, SourceRef, StoryView};
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -105,7 +105,7 @@ fn item(story: &StoryView) -> Item {
     Item {
         title: Some(xml_safe(&story.title).into_owned()),
         // RSS links must be absolute URLs; anything else is left out.
-        link: story.link.as_deref().and_then(web_url).map(String::from),
+        link: story.link.as_deref().and_then(web_url_str).map(std::borrow::Cow::into_owned),
         description,
         categories: non_empty(&story.categories).into_iter().map(|name| Category { name, domain: None }).collect(),
         guid: Some(Guid { value: xml_safe(&story.uid).into_owned(), permalink: false }),
