@@ -216,6 +216,14 @@ pub struct EntryText {
     pub filtered: bool,
 }
 
+/// A source's last outcome (`ok`, `not_modified`, `failed`) and error.
+#[derive(Debug, Clone)]
+pub struct SourceOutcome {
+    pub id: String,
+    pub outcome: Option<String>,
+    pub error: Option<String>,
+}
+
 /// The database.
 pub struct Store {
     conn: Connection,
@@ -661,9 +669,9 @@ impl Store {
     /// Per-source health, for `status` (sources without a row are absent).
     /// Each source's last outcome and error: what the published pages show of
     /// its health. Cheap, unlike [`Store::health`], which counts entries.
-    pub fn outcomes(&self) -> Result<Vec<(String, Option<String>, Option<String>)>> {
+    pub fn outcomes(&self) -> Result<Vec<SourceOutcome>> {
         let mut stmt = self.conn.prepare_cached("SELECT id, last_outcome, last_error FROM sources ORDER BY id")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([], |r| Ok(SourceOutcome { id: r.get(0)?, outcome: r.get(1)?, error: r.get(2)? }))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

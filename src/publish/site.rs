@@ -72,9 +72,9 @@ pub fn health_map(store: &Store) -> Result<HealthMap, PublishError> {
     Ok(store
         .outcomes()?
         .into_iter()
-        .map(|(id, outcome, error)| {
-            let failing = outcome.as_deref() == Some("failed");
-            (id, failing.then(|| error.unwrap_or_else(|| "failing".into())))
+        .map(|s| {
+            let failing = s.outcome.as_deref() == Some("failed");
+            (s.id, failing.then(|| s.error.unwrap_or_else(|| "failing".into())))
         })
         .collect())
 }
