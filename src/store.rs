@@ -934,7 +934,7 @@ fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: Dat
     let mut find_story = tx.prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?;
     let mut insert_story = tx.prepare_cached(
         "INSERT INTO stories (uid, story_key, published, updated, visible, primary_entry)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     // The write lock is held from here to the end of the batch, so entry ids
     // can be handed out up front: a new story then names its primary entry
@@ -1021,10 +1021,17 @@ fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: Dat
                     Some(story) => story,
                     // Most entries start a story of their own: create it
                     // complete rather than recomputing it afterwards.
-                    None => insert_story.query_row(
-                        params![story_uid(&item.story_key), item.story_key, published, updated, !*filtered, entry_id],
-                        |r| r.get(0),
-                    )?,
+                    None => {
+                        insert_story.execute(params![
+                            story_uid(&item.story_key),
+                            item.story_key,
+                            published,
+                            updated,
+                            !*filtered,
+                            entry_id
+                        ])?;
+                        tx.last_insert_rowid()
+                    }
                 };
                 insert_entry.execute(params![
                     entry_id,
