@@ -26,6 +26,16 @@ pub enum FeedError {
 /// `base` is the URL the document was fetched from: relative links resolve
 /// against it unless the document says otherwise (`xml:base`).
 pub fn parse(text: &str, base: &Url) -> Result<RawFeed, FeedError> {
+    // Plain RSS 2.0 is read in one quick-xml pass when the result is provably
+    // the one feed-rs gives; everything else goes through feed-rs.
+    if let Some(feed) = super::rss_fast::parse(text, base) {
+        return Ok(feed);
+    }
+    parse_with_feed_rs(text, base)
+}
+
+/// The feed-rs path: every format, and the reference the fast path matches.
+pub(super) fn parse_with_feed_rs(text: &str, base: &Url) -> Result<RawFeed, FeedError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         // An empty id tells us the document gave none; normalize derives a

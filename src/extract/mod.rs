@@ -6,6 +6,7 @@
 pub mod encoding;
 pub mod feed;
 pub mod html;
+mod rss_fast;
 
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -57,7 +58,7 @@ pub struct RawItem {
 }
 
 /// A parsed document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RawFeed {
     pub kind: DocKind,
     pub title: Option<String>,
