@@ -483,9 +483,7 @@ impl Store {
                 }
             }
         }
-        for story in &touched {
-            refresh_story(&tx, *story)?;
-        }
+        refresh_stories(&tx, &touched)?;
         tx.execute(
             "INSERT INTO sources (id, filter_fingerprint) VALUES (?1, ?2)
              ON CONFLICT (id) DO UPDATE SET filter_fingerprint = excluded.filter_fingerprint",
@@ -1063,9 +1061,7 @@ fn store_items_tx(tx: &Connection, source_id: &str, items: &[Incoming], now: Dat
             }
         }
     }
-    for story in touched {
-        refresh_story(tx, story)?;
-    }
+    refresh_stories(tx, &touched)?;
     Ok(stats)
 }
 
@@ -1080,37 +1076,43 @@ fn story_for_key(tx: &Connection, key: &str, published: i64) -> Result<i64> {
     Ok(tx.prepare_cached("SELECT id FROM stories WHERE story_key = ?1")?.query_row([key], |r| r.get(0))?)
 }
 
-/// Recomputes a story's primary entry, date and visibility from its entries;
-/// deletes it when no entry carries it any more.
-fn refresh_story(tx: &Connection, story_id: i64) -> Result<()> {
-    // Every partner carrying the story shows it in its own feed.
+/// Recomputes the stories' primary entries, dates and visibility from their
+/// entries; deletes those no entry carries any more. The partners carrying
+/// them and the archive pages holding them are marked changed in one
+/// statement each for the whole set (per story, they were a third of ingest).
+fn refresh_stories(tx: &Connection, stories: &BTreeSet<i64>) -> Result<()> {
+    if stories.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_string(stories).unwrap_or_else(|_| "[]".into());
+    // Every partner carrying a story shows it in its own feed.
     tx.prepare_cached(
         "UPDATE sources SET content_version = content_version + 1
-         WHERE id IN (SELECT source_id FROM entries WHERE story_id = ?1)",
+         WHERE id IN (SELECT source_id FROM entries WHERE story_id IN (SELECT value FROM json_each(?1)))",
     )?
-    .execute([story_id])?;
-    tx.prepare_cached("UPDATE archives SET dirty = 1 WHERE ?1 BETWEEN first_story AND last_story AND dirty = 0")?
-        .execute([story_id])?;
-    let primary = tx
-        .prepare_cached(
-            "SELECT id, published FROM entries WHERE story_id = ?1
-             ORDER BY filtered, date_estimated, published, id LIMIT 1",
-        )?
-        .query_row([story_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-        .optional()?;
-    match primary {
-        None => {
-            tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?.execute([story_id])?;
-        }
-        Some((entry, published)) => {
-            tx.prepare_cached(
-                "UPDATE stories SET primary_entry = ?2, published = ?3,
-                   updated = (SELECT max(updated) FROM entries WHERE story_id = ?1),
-                   visible = EXISTS (SELECT 1 FROM entries WHERE story_id = ?1 AND filtered = 0)
-                 WHERE id = ?1",
-            )?
-            .execute(params![story_id, entry, published])?;
-        }
+    .execute([&list])?;
+    tx.prepare_cached(
+        "UPDATE archives SET dirty = 1
+         WHERE dirty = 0 AND EXISTS (SELECT 1 FROM json_each(?1) j WHERE j.value BETWEEN first_story AND last_story)",
+    )?
+    .execute([&list])?;
+    let mut primary = tx.prepare_cached(
+        "SELECT id, published FROM entries WHERE story_id = ?1
+         ORDER BY filtered, date_estimated, published, id LIMIT 1",
+    )?;
+    let mut delete = tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?;
+    let mut update = tx.prepare_cached(
+        "UPDATE stories SET primary_entry = ?2, published = ?3,
+           updated = (SELECT max(updated) FROM entries WHERE story_id = ?1),
+           visible = EXISTS (SELECT 1 FROM entries WHERE story_id = ?1 AND filtered = 0)
+         WHERE id = ?1",
+    )?;
+    for &story_id in stories {
+        let first = primary.query_row([story_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).optional()?;
+        match first {
+            None => delete.execute([story_id])?,
+            Some((entry, published)) => update.execute(params![story_id, entry, published])?,
+        };
     }
     Ok(())
 }
