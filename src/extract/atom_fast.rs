@@ -26,7 +26,7 @@ use quick_xml::events::{BytesStart, Event};
 use url::Url;
 
 use super::feed::{MAX_ITEMS, escape};
-use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, attrs, check_reference, parse_date, resolve_link};
+use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, attrs, check_reference, parse_date, resolve_link, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as Atom 1.0, or `None` when it must go through feed-rs.
@@ -132,7 +132,7 @@ fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
             Event::Start(start) => match doc.open(&start)? {
                 (Ns::Atom, b"id") => {
                     if let Some(id) = doc.text()? {
-                        entry.id = id;
+                        entry.id = id.into_owned();
                     }
                 }
                 // Kept as HTML whatever its type (see `convert_entry`), trimmed as feed-rs's `Text::new` does.
@@ -173,7 +173,7 @@ fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
                     doc.skip()?;
                     if let Some(term) = term {
                         let label = label.filter(|l| !l.trim().is_empty());
-                        entry.categories.push(label.unwrap_or_else(|| term.trim().to_owned()));
+                        entry.categories.push(label.unwrap_or_else(|| trimmed(term)));
                     }
                 }
                 (Ns::Atom, b"rights") => {
@@ -188,7 +188,7 @@ fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
     let mut authors = entry.authors;
     authors.retain(|a| !a.trim().is_empty());
     Ok(RawItem {
-        guid: Some(entry.id.trim().to_owned()).filter(|id| !id.is_empty()),
+        guid: Some(trimmed(entry.id)).filter(|id| !id.is_empty()),
         title: entry.title,
         link: entry.alternate.or(entry.first_link).filter(|l| !l.is_empty()),
         published: entry.published.or(entry.updated),
@@ -217,7 +217,7 @@ fn text_is_plain(start: &BytesStart<'_>) -> Fast<bool> {
 
 /// feed-rs's `children_as_string` of a text-only element, trimmed by `Text::new`.
 fn text_construct(doc: &mut Doc<'_>) -> Fast<String> {
-    Ok(doc.text()?.map(|t| t.trim().to_owned()).unwrap_or_default())
+    Ok(doc.text()?.map(trimmed).unwrap_or_default())
 }
 
 /// A text construct as `convert_entry` keeps it: plain text escaped to HTML.
@@ -247,7 +247,7 @@ fn person(doc: &mut Doc<'_>) -> Fast<String> {
                 let (_, local) = doc.open(&start)?;
                 if local == b"name" {
                     if let Some(text) = doc.text()? {
-                        name = Some(text);
+                        name = Some(text.into_owned());
                     }
                 } else {
                     doc.skip()?;

@@ -17,12 +17,14 @@
 //! XML) makes [`parse`] return `None` and the caller uses feed-rs, so the
 //! result never depends on which path ran.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use quick_xml::events::{BytesStart, Event};
 use url::Url;
 
 use super::feed::MAX_ITEMS;
-use super::xml_fast::{Decline, Doc, Fast, Ns, attrs, check_reference, is_blank, parse_date, resolve_link};
+use super::xml_fast::{Decline, Doc, Fast, Ns, attrs, check_reference, is_blank, parse_date, resolve_link, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as RSS 2.0, or `None` when it must go through feed-rs.
@@ -101,7 +103,7 @@ fn channel(doc: &mut Doc<'_>) -> Fast<RawFeed> {
             Event::GeneralRef(r) => check_reference(&r)?,
             Event::End(_) => break,
             Event::Start(start) => match doc.open(&start)? {
-                (Ns::Rss, b"title") => title = Some(doc.text()?.unwrap_or_default().trim().to_owned()),
+                (Ns::Rss, b"title") => title = Some(trimmed(doc.text()?.unwrap_or_default())),
                 (Ns::Rss, b"link") => {
                     if let Some(href) = doc.text()? {
                         site_url.get_or_insert_with(|| resolve_link(&href, doc.base));
@@ -149,14 +151,14 @@ fn item(doc: &mut Doc<'_>) -> Fast<RawItem> {
             Event::GeneralRef(r) => check_reference(&r)?,
             Event::End(_) => break,
             Event::Start(start) => match doc.open(&start)? {
-                (Ns::Rss, b"title") => item.title = Some(doc.text()?.unwrap_or_default().trim().to_owned()),
+                (Ns::Rss, b"title") => item.title = Some(trimmed(doc.text()?.unwrap_or_default())),
                 (Ns::Rss, b"link") => {
                     if let Some(href) = doc.text()? {
                         item.first_link.get_or_insert_with(|| resolve_link(&href, doc.base));
                     }
                 }
                 (Ns::Rss, b"description") => {
-                    item.summary = Some(doc.text()?.unwrap_or_default().trim().to_owned());
+                    item.summary = Some(trimmed(doc.text()?.unwrap_or_default()));
                 }
                 // feed-rs records an `<author>` as a person named "author" (the text is the email).
                 (Ns::Rss, b"author") => {
@@ -164,18 +166,18 @@ fn item(doc: &mut Doc<'_>) -> Fast<RawItem> {
                         item.authors.push("author".to_owned());
                     }
                 }
-                (Ns::Rss, b"category") => item.categories.push(doc.text()?.unwrap_or_default().trim().to_owned()),
+                (Ns::Rss, b"category") => item.categories.push(trimmed(doc.text()?.unwrap_or_default())),
                 (Ns::Rss, b"guid") => {
                     if let Some(guid) = doc.text()? {
-                        item.id = guid.trim().to_owned();
+                        item.id = trimmed(guid);
                     }
                 }
                 (Ns::Rss, b"pubDate") | (Ns::DublinCore, b"date") => {
                     item.published = doc.text()?.map(|t| parse_date(&t)).transpose()?;
                 }
                 // Kept untrimmed, as feed-rs does for `content:encoded` only.
-                (Ns::Content, b"encoded") => item.content = doc.text()?.filter(|c| !c.is_empty()),
-                (Ns::DublinCore, b"creator") => item.authors.push(doc.text()?.unwrap_or_default().trim().to_owned()),
+                (Ns::Content, b"encoded") => item.content = doc.text()?.filter(|c| !c.is_empty()).map(Cow::into_owned),
+                (Ns::DublinCore, b"creator") => item.authors.push(trimmed(doc.text()?.unwrap_or_default())),
                 _ => doc.skip()?,
             },
             _ => return Err(Decline),
@@ -186,7 +188,8 @@ fn item(doc: &mut Doc<'_>) -> Fast<RawItem> {
     Ok(RawItem {
         guid: Some(item.id).filter(|id| !id.is_empty()),
         title: item.title,
-        link: item.first_link.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()),
+        // Already trimmed by `resolve_link`.
+        link: item.first_link.filter(|l| !l.is_empty()),
         published: item.published,
         updated: item.published,
         unparsed_date: None,

@@ -9,6 +9,8 @@
 //! Every function here returns [`Decline`] for anything whose feed-rs reading
 //! it does not reproduce exactly; the caller then hands the document to feed-rs.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event};
@@ -172,18 +174,15 @@ impl<'a> Doc<'a> {
     /// The text of an element that must hold text only, up to its end tag,
     /// coalesced as feed-rs does; `None` when there was no text event at all
     /// (feed-rs's `child_as_text` is `None` then, `children_as_string` "").
-    pub(super) fn text(&mut self) -> Fast<Option<String>> {
-        let mut text: Option<String> = None;
+    /// A single run of text without references is borrowed from the document.
+    pub(super) fn text(&mut self) -> Fast<Option<Cow<'a, str>>> {
+        let mut text: Option<Cow<'a, str>> = None;
         loop {
             match self.next()? {
-                Event::Text(t) if !t.is_empty() => {
-                    text.get_or_insert_with(String::new).push_str(utf8(&t)?);
-                }
-                Event::CData(t) if !t.is_empty() => {
-                    text.get_or_insert_with(String::new).push_str(utf8(&t)?);
-                }
+                Event::Text(t) if !t.is_empty() => push_text(&mut text, t.into_inner())?,
+                Event::CData(t) if !t.is_empty() => push_text(&mut text, t.into_inner())?,
                 Event::Text(_) | Event::CData(_) => {}
-                Event::GeneralRef(r) => push_reference(text.get_or_insert_with(String::new), &r)?,
+                Event::GeneralRef(r) => push_reference(text.get_or_insert_with(Cow::default).to_mut(), &r)?,
                 Event::End(_) => return Ok(text),
                 _ => return Err(Decline),
             }
@@ -226,6 +225,19 @@ fn utf8(bytes: &[u8]) -> Fast<&str> {
     std::str::from_utf8(bytes).map_err(|_| Decline)
 }
 
+/// Appends a run of text (borrowed while it is the only one).
+fn push_text<'a>(text: &mut Option<Cow<'a, str>>, bytes: Cow<'a, [u8]>) -> Fast<()> {
+    let piece = match bytes {
+        Cow::Borrowed(bytes) => Cow::Borrowed(utf8(bytes)?),
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8(bytes).map_err(|_| Decline)?),
+    };
+    match text {
+        None => *text = Some(piece),
+        Some(text) => text.to_mut().push_str(&piece),
+    }
+    Ok(())
+}
+
 /// A character reference or one of the five predefined entities; feed-rs
 /// keeps other entities as `&name;` text, which the fast paths leave to it.
 fn push_reference(out: &mut String, reference: &BytesRef<'_>) -> Fast<()> {
@@ -265,13 +277,22 @@ pub(super) fn attrs<const N: usize>(start: &BytesStart<'_>, names: [&[u8]; N]) -
 /// normalised by `url`, relative ones joined, the rest kept as written.
 pub(super) fn resolve_link(href: &str, base: &Url) -> String {
     let resolved = match Url::parse(href) {
-        Ok(url) => url.to_string(),
+        // `String::from` hands over the serialisation `to_string` would format anew.
+        Ok(url) => String::from(url),
         Err(url::ParseError::RelativeUrlWithoutBase) => {
-            base.join(href).map(|url| url.to_string()).unwrap_or_else(|_| href.to_owned())
+            base.join(href).map(String::from).unwrap_or_else(|_| href.to_owned())
         }
         Err(_) => href.to_owned(),
     };
-    resolved.trim().to_owned()
+    trimmed(resolved)
+}
+
+/// `text.trim().to_owned()`, without the copy when there is nothing to trim.
+pub(super) fn trimmed<'t>(text: impl Into<Cow<'t, str>>) -> String {
+    match text.into() {
+        Cow::Owned(owned) if owned.trim().len() == owned.len() => owned,
+        text => text.trim().to_owned(),
+    }
 }
 
 /// The two date forms for which feed-rs's lenient parser provably gives what
