@@ -276,6 +276,9 @@ pub(super) fn attrs<const N: usize>(start: &BytesStart<'_>, names: [&[u8]; N]) -
 /// feed-rs's `Link::new` with the response URL as base: absolute links are
 /// normalised by `url`, relative ones joined, the rest kept as written.
 pub(super) fn resolve_link(href: &str, base: &Url) -> String {
+    if is_serialised_http_url(href) {
+        return href.to_owned();
+    }
     let resolved = match Url::parse(href) {
         // `String::from` hands over the serialisation `to_string` would format anew.
         Ok(url) => String::from(url),
@@ -285,6 +288,70 @@ pub(super) fn resolve_link(href: &str, base: &Url) -> String {
         Err(_) => href.to_owned(),
     };
     trimmed(resolved)
+}
+
+/// Whether `href` is an absolute `http`/`https` URL that `url` would
+/// serialise exactly as written, so that parsing it can be skipped: lowercase
+/// ASCII host (no IDNA label, no number-like last label unless a canonical
+/// dotted quad), no userinfo, no default or padded port, a path without dot
+/// segments, and only characters no URL component escapes or rewrites (no
+/// `%`, `\\`, quote, space or control). Anything else goes through `Url::parse`.
+fn is_serialised_http_url(href: &str) -> bool {
+    let (rest, default_port) = match (href.strip_prefix("http://"), href.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, "80"),
+        (None, Some(rest)) => (rest, "443"),
+        (None, None) => return false,
+    };
+    let Some(slash) = rest.find('/') else { return false };
+    let (authority, tail) = rest.split_at(slash);
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    if let Some(port) = port
+        && (port.is_empty()
+            || port.len() > 5
+            || !digits(port)
+            || port.starts_with('0')
+            || port == default_port
+            || port.parse::<u32>().map_or(true, |p| p > 65_535))
+    {
+        return false;
+    }
+    if !is_plain_host(host) {
+        return false;
+    }
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let path = tail.get(..path_end).unwrap_or_default();
+    if path.split('/').any(|segment| segment == "." || segment == "..") {
+        return false;
+    }
+    tail.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?#".contains(&b))
+}
+
+/// A host `url` keeps as written: lowercase DNS labels that are not IDNA
+/// (`xn--`) and whose last label is not number-like, or a canonical IPv4 dotted quad.
+fn is_plain_host(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    let Some(last) = labels.last() else { return false };
+    if digits(last) {
+        return labels.len() == 4
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 3
+                    && digits(l)
+                    && (*l == "0" || !l.starts_with('0'))
+                    && l.parse::<u16>().is_ok_and(|n| n <= 255)
+            });
+    }
+    !last.starts_with("0x")
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && !l.contains("--")
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
 }
 
 /// `text.trim().to_owned()`, without the copy when there is nothing to trim.
@@ -356,6 +423,94 @@ fn digits(text: &str) -> bool {
 fn shape(text: &str, pattern: &[u8]) -> bool {
     text.len() == pattern.len()
         && text.bytes().zip(pattern).all(|(b, &p)| if p == b'0' { b.is_ascii_digit() } else { b == p })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every URL the shortcut keeps as written is one `url` serialises exactly so.
+    #[test]
+    fn serialised_urls_are_what_url_gives() {
+        let schemes = ["http://", "https://", "HTTP://", "ftp://", "http:/", "http:"];
+        let hosts = [
+            "partner.example",
+            "127.0.0.1",
+            "PARTNER.example",
+            "xn--bcher-kva.example",
+            "a..b",
+            "a.b.",
+            ".a",
+            "1.2.3",
+            "01.2.3.4",
+            "256.1.1.1",
+            "0.0.0.0",
+            "a.0x1f",
+            "a.123",
+            "-a.b",
+            "a-.b",
+            "a--b.c",
+            "ünï.example",
+            "user@h.example",
+            "user:pw@h.example",
+            "h_x.example",
+            "[::1]",
+            "",
+            "a.b-c.d9",
+        ];
+        let ports = ["", ":80", ":443", ":8080", ":0", ":09", ":65535", ":65536", ":", ":x", ":123456"];
+        let paths = [
+            "/",
+            "",
+            "/a/b",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a%20b",
+            "/a b",
+            "/a\\b",
+            "/é",
+            "//x",
+            "/a/b/",
+            "/a;p=1",
+            "/~u/-_.!$&()*+,;=:@",
+            "/a\tb",
+            "/.a/..b",
+            "/%2e/",
+            "/a'b",
+            "/a|b",
+            "/a`b",
+            "/{x}",
+        ];
+        let tails =
+            ["", "?", "?a=1&b=2", "?a='x'", "?q=a b", "?q=\"x\"", "#", "#top", "#a b", "?x#y?z#w", "?%zz", "#`"];
+        let mut kept = 0;
+        for scheme in schemes {
+            for host in hosts {
+                for port in ports {
+                    for path in paths {
+                        for tail in tails {
+                            let href = format!("{scheme}{host}{port}{path}{tail}");
+                            if is_serialised_http_url(&href) {
+                                kept += 1;
+                                let parsed = Url::parse(&href).map(String::from);
+                                assert_eq!(parsed.as_deref(), Ok(href.as_str()), "{href}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(kept > 1000, "{kept}");
+        for common in [
+            "http://127.0.0.1:9/p0007/news/0-768996",
+            "https://partner.example/news/1?utm_source=rss&utm_medium=feed#top",
+            "https://www.ilo.org/resource/news/coops-mutuals?id=1&ref=rss",
+        ] {
+            assert!(is_serialised_http_url(common), "{common}");
+        }
+    }
 }
 
 /// The differential harness both fast paths' tests use: every reading the
