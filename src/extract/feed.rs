@@ -26,9 +26,9 @@ pub enum FeedError {
 /// `base` is the URL the document was fetched from: relative links resolve
 /// against it unless the document says otherwise (`xml:base`).
 pub fn parse(text: &str, base: &Url) -> Result<RawFeed, FeedError> {
-    // Plain RSS 2.0 is read in one quick-xml pass when the result is provably
-    // the one feed-rs gives; everything else goes through feed-rs.
-    if let Some(feed) = super::rss_fast::parse(text, base) {
+    // Plain RSS 2.0 and Atom 1.0 are read in one quick-xml pass when the
+    // result is provably the one feed-rs gives; everything else goes through feed-rs.
+    if let Some(feed) = super::rss_fast::parse(text, base).or_else(|| super::atom_fast::parse(text, base)) {
         return Ok(feed);
     }
     parse_with_feed_rs(text, base)
@@ -117,7 +117,7 @@ fn as_html(text: Text) -> String {
     if text.content_type.subty() == "plain" { escape(&text.content) } else { text.content }
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
 }
 

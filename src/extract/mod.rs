@@ -3,10 +3,12 @@
 //! No I/O happens here; both paths meet at [`RawItem`], and everything after
 //! this stage is shared.
 
+mod atom_fast;
 pub mod encoding;
 pub mod feed;
 pub mod html;
 mod rss_fast;
+mod xml_fast;
 
 use chrono::{DateTime, Utc};
 use url::Url;

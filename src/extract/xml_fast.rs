@@ -1,0 +1,588 @@
+//! What the quick-xml fast paths ([`super::rss_fast`], [`super::atom_fast`])
+//! share: one streaming `quick_xml::Reader` set up as feed-rs sets up its own,
+//! and the pieces of feed-rs's reading that do not depend on the format (see
+//! `feed-rs/src/xml/mod.rs` and `parser/util.rs`): the prologue, namespace
+//! prefixes, text coalescing (text, CDATA and references joined, comments
+//! skipped), attribute unescaping, link resolution against the response URL
+//! and the date forms both parsers provably read alike.
+//!
+//! Every function here returns [`Decline`] for anything whose feed-rs reading
+//! it does not reproduce exactly; the caller then hands the document to feed-rs.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use quick_xml::Reader;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use url::Url;
+
+/// The document is outside what the fast path reproduces exactly; feed-rs reads it.
+#[derive(Debug)]
+pub(super) struct Decline;
+
+pub(super) type Fast<T> = Result<T, Decline>;
+
+/// feed-rs looks for the first `<` in the first buffer its `BufReader` fills
+/// (8 KiB); leading whitespace is only accepted well within that.
+const MAX_LEADING_WHITESPACE: usize = 1024;
+
+/// Namespaces by URI, as feed-rs's `NS::parse` tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ns {
+    /// Unprefixed RSS 2.0 elements (feed-rs's default namespace for `<rss>`).
+    Rss,
+    Content,
+    DublinCore,
+    Atom,
+    /// RSS 1.0, Media RSS, iTunes: feed-rs reads these and the fast paths do not, so any use declines.
+    Unhandled,
+    /// Any other URI: feed-rs ignores its elements wherever they are, and so do the fast paths.
+    Foreign,
+}
+
+pub(super) const ATOM_URI: &[u8] = b"http://www.w3.org/2005/Atom";
+
+impl Ns {
+    fn from_uri(uri: &[u8]) -> Ns {
+        match uri {
+            b"http://purl.org/rss/1.0/modules/content/" => Ns::Content,
+            b"http://purl.org/dc/elements/1.1/" => Ns::DublinCore,
+            ATOM_URI => Ns::Atom,
+            b"http://purl.org/rss/1.0/"
+            | b"http://search.yahoo.com/mrss/"
+            | b"http://www.itunes.com/dtds/podcast-1.0.dtd" => Ns::Unhandled,
+            _ => Ns::Foreign,
+        }
+    }
+}
+
+/// More declarations than a feed plausibly needs; quick-xml's own limit (which
+/// would fail feed-rs) is far above it.
+const MAX_PREFIXES: usize = 32;
+
+/// Namespace URIs quick-xml refuses to bind to an ordinary prefix (feed-rs then fails).
+const RESERVED_URIS: [&[u8]; 2] = [b"http://www.w3.org/XML/1998/namespace", b"http://www.w3.org/2000/xmlns/"];
+
+pub(super) struct Doc<'a> {
+    reader: Reader<&'a [u8]>,
+    /// Prefixes declared on the root; declarations anywhere else decline.
+    prefixes: Vec<(Vec<u8>, Ns)>,
+    /// The namespace of unprefixed elements (the root may only declare this one as default).
+    unprefixed: Ns,
+    /// Whether `xml:lang` may appear on any element (feed-rs ignores it there).
+    xml_lang: bool,
+    pub(super) base: &'a Url,
+}
+
+impl<'a> Doc<'a> {
+    /// A reader over `text`, or `None` when feed-rs would not find the root as this reader does.
+    pub(super) fn new(text: &'a str, base: &'a Url, unprefixed: Ns, xml_lang: bool) -> Option<Doc<'a>> {
+        let leading = text.len() - text.trim_start_matches(is_xml_space).len();
+        if leading > MAX_LEADING_WHITESPACE {
+            return None;
+        }
+        let mut reader = Reader::from_str(text);
+        // The reader settings feed-rs uses, so that both see the same events.
+        let config = reader.config_mut();
+        config.expand_empty_elements = true;
+        config.trim_markup_names_in_closing_tags = true;
+        config.trim_text(false);
+        Some(Doc { reader, prefixes: Vec::new(), unprefixed, xml_lang, base })
+    }
+
+    /// The next event that matters: comments and processing instructions are
+    /// skipped everywhere, as feed-rs skips them (even inside text).
+    pub(super) fn next(&mut self) -> Fast<Event<'a>> {
+        loop {
+            match self.reader.read_event().map_err(|_| Decline)? {
+                Event::Comment(_) | Event::PI(_) => {}
+                Event::DocType(_) => return Err(Decline),
+                event => return Ok(event),
+            }
+        }
+    }
+
+    /// The prologue up to the root's start tag.
+    pub(super) fn root(&mut self) -> Fast<BytesStart<'a>> {
+        loop {
+            match self.next()? {
+                Event::Decl(decl) => {
+                    // XML 1.1 changes how quick-xml reads some text; not verified here.
+                    if decl.version().map_err(|_| Decline)?.as_ref() != b"1.0" {
+                        return Err(Decline);
+                    }
+                    match decl.encoding() {
+                        None => {}
+                        // The text is UTF-8 already; feed-rs would decode by the declared label.
+                        Some(Ok(label)) if label.eq_ignore_ascii_case(b"utf-8") => {}
+                        Some(_) => return Err(Decline),
+                    }
+                }
+                Event::Text(t) if is_blank(&t) => {}
+                Event::Start(start) => return Ok(start),
+                _ => return Err(Decline),
+            }
+        }
+    }
+
+    /// Records `xmlns:prefix="uri"` from the root.
+    pub(super) fn declare(&mut self, prefix: &[u8], uri: &[u8]) -> Fast<()> {
+        // An empty or escaped URI, a reserved prefix or URI: quick-xml's
+        // namespace handling (which feed-rs uses) is not mirrored for those.
+        let reserved_prefix = prefix.get(..3).is_some_and(|p| p.eq_ignore_ascii_case(b"xml"));
+        if prefix.is_empty()
+            || reserved_prefix
+            || uri.is_empty()
+            || uri.contains(&b'&')
+            || RESERVED_URIS.contains(&uri)
+            || self.prefixes.len() == MAX_PREFIXES
+        {
+            return Err(Decline);
+        }
+        self.prefixes.push((prefix.to_vec(), Ns::from_uri(uri)));
+        Ok(())
+    }
+
+    /// Resolves a start tag's name; declines on anything feed-rs could read
+    /// differently: unknown prefixes, namespace declarations, `xml:*`
+    /// attributes (`xml:base` among them; `xml:lang` where allowed) or other
+    /// prefixed attributes.
+    pub(super) fn open<'s>(&self, start: &'s BytesStart<'a>) -> Fast<(Ns, &'s [u8])> {
+        for attr in start.attributes() {
+            let attr = attr.map_err(|_| Decline)?;
+            let key = attr.key.as_ref();
+            if (key.contains(&b':') && !(self.xml_lang && key == b"xml:lang")) || key == b"xmlns" {
+                return Err(Decline);
+            }
+        }
+        let name = start.name().into_inner();
+        match name.iter().position(|&b| b == b':') {
+            None => Ok((self.unprefixed, name)),
+            Some(colon) => {
+                let (prefix, local) = (name.get(..colon).ok_or(Decline)?, name.get(colon + 1..).ok_or(Decline)?);
+                if local.is_empty() || local.contains(&b':') {
+                    return Err(Decline);
+                }
+                match self.prefixes.iter().find(|(p, _)| p.as_slice() == prefix) {
+                    Some(&(_, ns)) if ns != Ns::Unhandled => Ok((ns, local)),
+                    _ => Err(Decline),
+                }
+            }
+        }
+    }
+
+    /// The text of an element that must hold text only, up to its end tag,
+    /// coalesced as feed-rs does; `None` when there was no text event at all
+    /// (feed-rs's `child_as_text` is `None` then, `children_as_string` "").
+    /// A single run of text without references is borrowed from the document.
+    pub(super) fn text(&mut self) -> Fast<Option<Cow<'a, str>>> {
+        let mut text: Option<Cow<'a, str>> = None;
+        loop {
+            match self.next()? {
+                Event::Text(t) if !t.is_empty() => push_text(&mut text, t.into_inner())?,
+                Event::CData(t) if !t.is_empty() => push_text(&mut text, t.into_inner())?,
+                Event::Text(_) | Event::CData(_) => {}
+                Event::GeneralRef(r) => push_reference(text.get_or_insert_with(Cow::default).to_mut(), &r)?,
+                Event::End(_) => return Ok(text),
+                _ => return Err(Decline),
+            }
+        }
+    }
+
+    /// Skips the rest of an element feed-rs ignores, still declining on
+    /// anything that would make feed-rs fail or read differently.
+    pub(super) fn skip(&mut self) -> Fast<()> {
+        let mut depth = 1_usize;
+        loop {
+            match self.next()? {
+                Event::Start(start) => {
+                    self.open(&start)?;
+                    depth += 1;
+                }
+                Event::End(_) => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                Event::Text(_) | Event::CData(_) => {}
+                Event::GeneralRef(r) => check_reference(&r)?,
+                _ => return Err(Decline),
+            }
+        }
+    }
+}
+
+fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+pub(super) fn is_blank(text: &[u8]) -> bool {
+    text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+}
+
+fn utf8(bytes: &[u8]) -> Fast<&str> {
+    std::str::from_utf8(bytes).map_err(|_| Decline)
+}
+
+/// Appends a run of text (borrowed while it is the only one).
+fn push_text<'a>(text: &mut Option<Cow<'a, str>>, bytes: Cow<'a, [u8]>) -> Fast<()> {
+    let piece = match bytes {
+        Cow::Borrowed(bytes) => Cow::Borrowed(utf8(bytes)?),
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8(bytes).map_err(|_| Decline)?),
+    };
+    match text {
+        None => *text = Some(piece),
+        Some(text) => text.to_mut().push_str(&piece),
+    }
+    Ok(())
+}
+
+/// A character reference or one of the five predefined entities; feed-rs
+/// keeps other entities as `&name;` text, which the fast paths leave to it.
+fn push_reference(out: &mut String, reference: &BytesRef<'_>) -> Fast<()> {
+    if let Some(ch) = reference.resolve_char_ref().map_err(|_| Decline)? {
+        out.push(ch);
+        return Ok(());
+    }
+    let entity = quick_xml::escape::resolve_predefined_entity(utf8(reference)?).ok_or(Decline)?;
+    out.push_str(entity);
+    Ok(())
+}
+
+/// A reference in text feed-rs reads but does not keep: still an error there when invalid.
+pub(super) fn check_reference(reference: &BytesRef<'_>) -> Fast<()> {
+    if reference.resolve_char_ref().map_err(|_| Decline)?.is_some() {
+        return Ok(());
+    }
+    quick_xml::escape::resolve_predefined_entity(utf8(reference)?).map(drop).ok_or(Decline)
+}
+
+/// The values of the named attributes, unescaped as feed-rs unescapes them
+/// (the first of each name; quick-xml rejects duplicates, which declines).
+pub(super) fn attrs<const N: usize>(start: &BytesStart<'_>, names: [&[u8]; N]) -> Fast<[Option<String>; N]> {
+    let mut values = [const { None }; N];
+    for attr in start.attributes() {
+        let attr = attr.map_err(|_| Decline)?;
+        if let Some(slot) = names.iter().position(|n| *n == attr.key.as_ref()).and_then(|i| values.get_mut(i)) {
+            // feed-rs falls back to the raw value on a bad escape; the fast paths decline instead.
+            let value = quick_xml::escape::unescape(utf8(&attr.value)?).map_err(|_| Decline)?;
+            *slot = Some(value.into_owned());
+        }
+    }
+    Ok(values)
+}
+
+/// feed-rs's `Link::new` with the response URL as base: absolute links are
+/// normalised by `url`, relative ones joined, the rest kept as written.
+pub(super) fn resolve_link(href: &str, base: &Url) -> String {
+    if is_serialised_http_url(href) {
+        return href.to_owned();
+    }
+    let resolved = match Url::parse(href) {
+        // `String::from` hands over the serialisation `to_string` would format anew.
+        Ok(url) => String::from(url),
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            base.join(href).map(String::from).unwrap_or_else(|_| href.to_owned())
+        }
+        Err(_) => href.to_owned(),
+    };
+    trimmed(resolved)
+}
+
+/// Whether `href` is an absolute `http`/`https` URL that `url` would
+/// serialise exactly as written, so that parsing it can be skipped: lowercase
+/// ASCII host (no IDNA label, no number-like last label unless a canonical
+/// dotted quad), no userinfo, no default or padded port, a path without dot
+/// segments, and only characters no URL component escapes or rewrites (no
+/// `%`, `\\`, quote, space or control). Anything else goes through `Url::parse`.
+fn is_serialised_http_url(href: &str) -> bool {
+    let (rest, default_port) = match (href.strip_prefix("http://"), href.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, "80"),
+        (None, Some(rest)) => (rest, "443"),
+        (None, None) => return false,
+    };
+    let Some(slash) = rest.find('/') else { return false };
+    let (authority, tail) = rest.split_at(slash);
+    let (host, port) = match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    if let Some(port) = port
+        && (port.is_empty()
+            || port.len() > 5
+            || !digits(port)
+            || port.starts_with('0')
+            || port == default_port
+            || port.parse::<u32>().map_or(true, |p| p > 65_535))
+    {
+        return false;
+    }
+    if !is_plain_host(host) {
+        return false;
+    }
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let path = tail.get(..path_end).unwrap_or_default();
+    if path.split('/').any(|segment| segment == "." || segment == "..") {
+        return false;
+    }
+    tail.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~!$&()*+,;=:@/?#".contains(&b))
+}
+
+/// A host `url` keeps as written: lowercase DNS labels that are not IDNA
+/// (`xn--`) and whose last label is not number-like, or a canonical IPv4 dotted quad.
+fn is_plain_host(host: &str) -> bool {
+    let labels: Vec<&str> = host.split('.').collect();
+    let Some(last) = labels.last() else { return false };
+    if digits(last) {
+        return labels.len() == 4
+            && labels.iter().all(|l| {
+                !l.is_empty()
+                    && l.len() <= 3
+                    && digits(l)
+                    && (*l == "0" || !l.starts_with('0'))
+                    && l.parse::<u16>().is_ok_and(|n| n <= 255)
+            });
+    }
+    !last.starts_with("0x")
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && !l.contains("--")
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
+/// `text.trim().to_owned()`, without the copy when there is nothing to trim.
+pub(super) fn trimmed<'t>(text: impl Into<Cow<'t, str>>) -> String {
+    match text.into() {
+        Cow::Owned(owned) if owned.trim().len() == owned.len() => owned,
+        text => text.trim().to_owned(),
+    }
+}
+
+/// The two date forms for which feed-rs's lenient parser provably gives what
+/// chrono's strict one gives (none of its regex rewrites change them but
+/// `-0000` → `+0000`, the same offset; a wrong weekday, which feed-rs would
+/// drop, fails chrono and declines). Anything else declines.
+pub(super) fn parse_date(text: &str) -> Fast<DateTime<Utc>> {
+    let text = text.trim();
+    let parsed = if is_plain_rfc2822(text) {
+        DateTime::parse_from_rfc2822(text)
+    } else if is_plain_rfc3339(text) {
+        DateTime::parse_from_rfc3339(text)
+    } else {
+        return Err(Decline);
+    };
+    parsed.map(|t| t.with_timezone(&Utc)).map_err(|_| Decline)
+}
+
+/// `Tue, 18 Jul 2023 09:30:00 +0200` (or `GMT`), single spaces, two-digit hour.
+fn is_plain_rfc2822(text: &str) -> bool {
+    const WEEKDAYS: [&str; 7] = ["Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mut parts = text.split(' ');
+    let mut next = || parts.next().unwrap_or_default();
+    let (weekday, day, month, year, time, zone) = (next(), next(), next(), next(), next(), next());
+    WEEKDAYS.contains(&weekday)
+        && (1..=2).contains(&day.len())
+        && digits(day)
+        && MONTHS.contains(&month)
+        && year.len() == 4
+        && digits(year)
+        && shape(time, b"00:00:00")
+        && (zone == "GMT" || shape(zone, b"+0000") || shape(zone, b"-0000"))
+        && parts.next().is_none()
+}
+
+/// `2023-07-18T09:30:00Z`, optionally with up to nine fraction digits and a `±hh:mm` offset.
+fn is_plain_rfc3339(text: &str) -> bool {
+    let (Some(head), Some(rest)) = (text.get(..19), text.get(19..)) else { return false };
+    if !shape(head, b"0000-00-00T00:00:00") {
+        return false;
+    }
+    let rest = match rest.strip_prefix('.') {
+        Some(fraction) => {
+            let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+            if !(1..=9).contains(&n) {
+                return false;
+            }
+            fraction.get(n..).unwrap_or_default()
+        }
+        None => rest,
+    };
+    rest == "Z" || shape(rest, b"+00:00") || shape(rest, b"-00:00")
+}
+
+fn digits(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `text` matches `pattern`, where `0` stands for any ASCII digit.
+fn shape(text: &str, pattern: &[u8]) -> bool {
+    text.len() == pattern.len()
+        && text.bytes().zip(pattern).all(|(b, &p)| if p == b'0' { b.is_ascii_digit() } else { b == p })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every URL the shortcut keeps as written is one `url` serialises exactly so.
+    #[test]
+    fn serialised_urls_are_what_url_gives() {
+        let schemes = ["http://", "https://", "HTTP://", "ftp://", "http:/", "http:"];
+        let hosts = [
+            "partner.example",
+            "127.0.0.1",
+            "PARTNER.example",
+            "xn--bcher-kva.example",
+            "a..b",
+            "a.b.",
+            ".a",
+            "1.2.3",
+            "01.2.3.4",
+            "256.1.1.1",
+            "0.0.0.0",
+            "a.0x1f",
+            "a.123",
+            "-a.b",
+            "a-.b",
+            "a--b.c",
+            "ünï.example",
+            "user@h.example",
+            "user:pw@h.example",
+            "h_x.example",
+            "[::1]",
+            "",
+            "a.b-c.d9",
+        ];
+        let ports = ["", ":80", ":443", ":8080", ":0", ":09", ":65535", ":65536", ":", ":x", ":123456"];
+        let paths = [
+            "/",
+            "",
+            "/a/b",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a%20b",
+            "/a b",
+            "/a\\b",
+            "/é",
+            "//x",
+            "/a/b/",
+            "/a;p=1",
+            "/~u/-_.!$&()*+,;=:@",
+            "/a\tb",
+            "/.a/..b",
+            "/%2e/",
+            "/a'b",
+            "/a|b",
+            "/a`b",
+            "/{x}",
+        ];
+        let tails =
+            ["", "?", "?a=1&b=2", "?a='x'", "?q=a b", "?q=\"x\"", "#", "#top", "#a b", "?x#y?z#w", "?%zz", "#`"];
+        let mut kept = 0;
+        for scheme in schemes {
+            for host in hosts {
+                for port in ports {
+                    for path in paths {
+                        for tail in tails {
+                            let href = format!("{scheme}{host}{port}{path}{tail}");
+                            if is_serialised_http_url(&href) {
+                                kept += 1;
+                                let parsed = Url::parse(&href).map(String::from);
+                                assert_eq!(parsed.as_deref(), Ok(href.as_str()), "{href}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(kept > 1000, "{kept}");
+        for common in [
+            "http://127.0.0.1:9/p0007/news/0-768996",
+            "https://partner.example/news/1?utm_source=rss&utm_medium=feed#top",
+            "https://www.ilo.org/resource/news/coops-mutuals?id=1&ref=rss",
+        ] {
+            assert!(is_serialised_http_url(common), "{common}");
+        }
+    }
+}
+
+/// The differential harness both fast paths' tests use: every reading the
+/// fast path accepts is compared with the feed-rs path's.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::path::{Path, PathBuf};
+
+    use url::Url;
+
+    use crate::extract::RawFeed;
+    use crate::extract::encoding;
+    use crate::extract::feed::parse_with_feed_rs;
+
+    pub(in crate::extract) type Parse = fn(&str, &Url) -> Option<RawFeed>;
+
+    pub(in crate::extract) fn base() -> Url {
+        Url::parse("https://partner.example/feed/rss.xml").unwrap()
+    }
+
+    /// The fast path's reading of `text`, checked against feed-rs's whenever it accepts.
+    pub(in crate::extract) fn differential(parse: Parse, label: &str, text: &str) -> Option<RawFeed> {
+        let fast = parse(text, &base())?;
+        let reference = parse_with_feed_rs(text, &base())
+            .unwrap_or_else(|e| panic!("{label}: fast path accepted what feed-rs rejects ({e})"));
+        assert_eq!(fast, reference, "{label}: fast path and feed-rs disagree");
+        Some(fast)
+    }
+
+    fn fixtures(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                fixtures(&path, out);
+            } else if path.extension().is_some_and(|e| e == "xml" || e == "rss") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// Every XML fixture the fast path accepts (each checked against feed-rs), by path.
+    pub(in crate::extract) fn accepted_fixtures(parse: Parse) -> Vec<String> {
+        let mut paths = Vec::new();
+        fixtures(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"), &mut paths);
+        let mut accepted = Vec::new();
+        for path in &paths {
+            let bytes = std::fs::read(path).unwrap();
+            let (text, _) = encoding::decode(&bytes, None);
+            let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap().display().to_string();
+            if differential(parse, &name, &text).is_some() {
+                accepted.push(name);
+            }
+        }
+        accepted
+    }
+
+    /// Whether a mutation must stay on the fast path, must leave it, or may do either.
+    #[derive(Debug, PartialEq)]
+    pub(in crate::extract) enum Expect {
+        Fast,
+        FeedRs,
+        Either,
+    }
+
+    pub(in crate::extract) fn check_mutations(parse: Parse, mutations: Vec<(&str, String, Expect)>) {
+        for (label, doc, expect) in mutations {
+            let accepted = differential(parse, label, &doc).is_some();
+            match expect {
+                Expect::Fast => assert!(accepted, "{label}: expected the fast path to accept"),
+                Expect::FeedRs => assert!(!accepted, "{label}: expected the fast path to decline"),
+                Expect::Either => {}
+            }
+        }
+    }
+}
