@@ -24,11 +24,11 @@
 //! which path ran.
 
 use chrono::{DateTime, Utc};
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::BytesStart;
 use url::Url;
 
 use super::feed::{MAX_ITEMS, escape};
-use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, attrs, check_reference, parse_date, resolve_link, trimmed};
+use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, attrs, parse_date, resolve_link, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as Atom 1.0, or `None` when it must go through feed-rs.
@@ -62,37 +62,30 @@ fn feed(doc: &mut Doc<'_>) -> Fast<RawFeed> {
     let mut title = None;
     let mut site_url = None;
     let mut items = Vec::new();
-    loop {
-        match doc.next()? {
-            // Text between elements is ignored by feed-rs, but a bad reference is still an error there.
-            Event::Text(_) | Event::CData(_) => {}
-            Event::GeneralRef(r) => check_reference(&r)?,
-            // What follows `</feed>` is never read by feed-rs either.
-            Event::End(_) => break,
-            Event::Start(start) => match doc.open(&start)? {
-                (Ns::Atom, b"title") => {
-                    text_is_plain(&start)?;
-                    title = Some(text_construct(doc)?);
+    // What follows `</feed>` is never read by feed-rs either.
+    while let Some(start) = doc.child()? {
+        match doc.open(&start)? {
+            (Ns::Atom, b"title") => {
+                text_is_plain(&start)?;
+                title = Some(text_construct(doc)?);
+            }
+            (Ns::Atom, b"link") => {
+                let link = link(doc, &start)?;
+                if let Some((href, true)) = link {
+                    site_url.get_or_insert(href);
                 }
-                (Ns::Atom, b"link") => {
-                    let link = link(doc, &start)?;
-                    if let Some((href, true)) = link {
-                        site_url.get_or_insert(href);
-                    }
+            }
+            (Ns::Atom, b"subtitle" | b"rights") => {
+                text_is_plain(&start)?;
+                doc.skip()?;
+            }
+            (Ns::Atom, b"entry") => {
+                if items.len() == MAX_ITEMS {
+                    return Err(Decline);
                 }
-                (Ns::Atom, b"subtitle" | b"rights") => {
-                    text_is_plain(&start)?;
-                    doc.skip()?;
-                }
-                (Ns::Atom, b"entry") => {
-                    if items.len() == MAX_ITEMS {
-                        return Err(Decline);
-                    }
-                    items.push(entry(doc)?);
-                }
-                _ => doc.skip()?,
-            },
-            _ => return Err(Decline),
+                items.push(entry(doc)?);
+            }
+            _ => doc.skip()?,
         }
     }
     Ok(RawFeed {
@@ -126,65 +119,59 @@ struct Entry {
 /// `convert_entry` treat it.
 fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
     let mut entry = Entry::default();
-    loop {
-        match doc.next()? {
-            Event::Text(_) | Event::CData(_) => {}
-            Event::GeneralRef(r) => check_reference(&r)?,
-            Event::End(_) => break,
-            Event::Start(start) => match doc.open(&start)? {
-                (Ns::Atom, b"id") => {
-                    if let Some(id) = doc.text()? {
-                        entry.id = id.into_owned();
+    while let Some(start) = doc.child()? {
+        match doc.open(&start)? {
+            (Ns::Atom, b"id") => {
+                if let Some(id) = doc.text()? {
+                    entry.id = id.into_owned();
+                }
+            }
+            // Kept as HTML whatever its type (see `convert_entry`), trimmed as feed-rs's `Text::new` does.
+            (Ns::Atom, b"title") => {
+                text_is_plain(&start)?;
+                entry.title = Some(text_construct(doc)?);
+            }
+            (Ns::Atom, b"updated") => {
+                if let Some(text) = doc.text()? {
+                    entry.updated = Some(parse_date(&text)?);
+                }
+            }
+            (Ns::Atom, b"published" | b"pubDate") => {
+                if let Some(text) = doc.text()? {
+                    entry.published = Some(parse_date(&text)?);
+                }
+            }
+            (Ns::Atom, b"author") => entry.authors.push(person(doc)?),
+            (Ns::Atom, b"link") => {
+                if let Some((href, alternate)) = link(doc, &start)? {
+                    if alternate && entry.alternate.is_none() {
+                        entry.alternate = Some(href.clone());
                     }
+                    entry.first_link.get_or_insert(href);
                 }
-                // Kept as HTML whatever its type (see `convert_entry`), trimmed as feed-rs's `Text::new` does.
-                (Ns::Atom, b"title") => {
-                    text_is_plain(&start)?;
-                    entry.title = Some(text_construct(doc)?);
+            }
+            (Ns::Atom, b"summary") => entry.summary = Some(as_html(text_is_plain(&start)?, text_construct(doc)?)),
+            (Ns::Atom, b"content") => {
+                // `src` makes the content a link feed-rs keeps no body for; not mirrored.
+                let [src] = attrs(&start, [b"src"])?;
+                if src.is_some() {
+                    return Err(Decline);
                 }
-                (Ns::Atom, b"updated") => {
-                    if let Some(text) = doc.text()? {
-                        entry.updated = Some(parse_date(&text)?);
-                    }
+                entry.content = Some(as_html(text_is_plain(&start)?, text_construct(doc)?));
+            }
+            (Ns::Atom, b"category") => {
+                let [term, label] = attrs(&start, [b"term", b"label"])?;
+                doc.skip()?;
+                if let Some(term) = term {
+                    let label = label.filter(|l| !l.trim().is_empty());
+                    entry.categories.push(label.unwrap_or_else(|| trimmed(term)));
                 }
-                (Ns::Atom, b"published" | b"pubDate") => {
-                    if let Some(text) = doc.text()? {
-                        entry.published = Some(parse_date(&text)?);
-                    }
-                }
-                (Ns::Atom, b"author") => entry.authors.push(person(doc)?),
-                (Ns::Atom, b"link") => {
-                    if let Some((href, alternate)) = link(doc, &start)? {
-                        if alternate && entry.alternate.is_none() {
-                            entry.alternate = Some(href.clone());
-                        }
-                        entry.first_link.get_or_insert(href);
-                    }
-                }
-                (Ns::Atom, b"summary") => entry.summary = Some(as_html(text_is_plain(&start)?, text_construct(doc)?)),
-                (Ns::Atom, b"content") => {
-                    // `src` makes the content a link feed-rs keeps no body for; not mirrored.
-                    let [src] = attrs(&start, [b"src"])?;
-                    if src.is_some() {
-                        return Err(Decline);
-                    }
-                    entry.content = Some(as_html(text_is_plain(&start)?, text_construct(doc)?));
-                }
-                (Ns::Atom, b"category") => {
-                    let [term, label] = attrs(&start, [b"term", b"label"])?;
-                    doc.skip()?;
-                    if let Some(term) = term {
-                        let label = label.filter(|l| !l.trim().is_empty());
-                        entry.categories.push(label.unwrap_or_else(|| trimmed(term)));
-                    }
-                }
-                (Ns::Atom, b"rights") => {
-                    text_is_plain(&start)?;
-                    doc.skip()?;
-                }
-                _ => doc.skip()?,
-            },
-            _ => return Err(Decline),
+            }
+            (Ns::Atom, b"rights") => {
+                text_is_plain(&start)?;
+                doc.skip()?;
+            }
+            _ => doc.skip()?,
         }
     }
     let mut authors = entry.authors;
@@ -240,24 +227,17 @@ fn link(doc: &mut Doc<'_>, start: &BytesStart<'_>) -> Fast<Option<(String, bool)
 /// `name` child in any namespace, untrimmed, or "unknown".
 fn person(doc: &mut Doc<'_>) -> Fast<String> {
     let mut name = None;
-    loop {
-        match doc.next()? {
-            Event::Text(_) | Event::CData(_) => {}
-            Event::GeneralRef(r) => check_reference(&r)?,
-            Event::End(_) => return Ok(name.unwrap_or_else(|| "unknown".to_owned())),
-            Event::Start(start) => {
-                let (_, local) = doc.open(&start)?;
-                if local == b"name" {
-                    if let Some(text) = doc.text()? {
-                        name = Some(text.into_owned());
-                    }
-                } else {
-                    doc.skip()?;
-                }
+    while let Some(start) = doc.child()? {
+        let (_, local) = doc.open(&start)?;
+        if local == b"name" {
+            if let Some(text) = doc.text()? {
+                name = Some(text.into_owned());
             }
-            _ => return Err(Decline),
+        } else {
+            doc.skip()?;
         }
     }
+    Ok(name.unwrap_or_else(|| "unknown".to_owned()))
 }
 
 #[cfg(test)]

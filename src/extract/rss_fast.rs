@@ -24,7 +24,7 @@ use quick_xml::events::{BytesStart, Event};
 use url::Url;
 
 use super::feed::MAX_ITEMS;
-use super::xml_fast::{Decline, Doc, Fast, Ns, attrs, check_reference, is_blank, parse_date, resolve_link, trimmed};
+use super::xml_fast::{Decline, Doc, Fast, Ns, attrs, is_blank, parse_date, resolve_link, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as RSS 2.0, or `None` when it must go through feed-rs.
@@ -96,38 +96,31 @@ fn channel(doc: &mut Doc<'_>) -> Fast<RawFeed> {
     let mut site_url = None;
     let mut language = None;
     let mut items = Vec::new();
-    loop {
-        match doc.next()? {
-            // Text between elements is ignored by feed-rs, but a bad reference is still an error there.
-            Event::Text(_) | Event::CData(_) => {}
-            Event::GeneralRef(r) => check_reference(&r)?,
-            Event::End(_) => break,
-            Event::Start(start) => match doc.open(&start)? {
-                (Ns::Rss, b"title") => title = Some(trimmed(doc.text()?.unwrap_or_default())),
-                (Ns::Rss, b"link") => {
-                    if let Some(href) = doc.text()? {
-                        site_url.get_or_insert_with(|| resolve_link(&href, doc.base));
-                    }
+    while let Some(start) = doc.child()? {
+        match doc.open(&start)? {
+            (Ns::Rss, b"title") => title = Some(trimmed(doc.text()?.unwrap_or_default())),
+            (Ns::Rss, b"link") => {
+                if let Some(href) = doc.text()? {
+                    site_url.get_or_insert_with(|| resolve_link(&href, doc.base));
                 }
-                (Ns::Atom, b"link") => {
-                    let [href, rel] = attrs(&start, [b"href", b"rel"])?;
-                    doc.skip()?;
-                    if let Some(href) = href
-                        && rel.as_deref().is_none_or(|rel| rel == "alternate")
-                    {
-                        site_url.get_or_insert_with(|| resolve_link(&href, doc.base));
-                    }
+            }
+            (Ns::Atom, b"link") => {
+                let [href, rel] = attrs(&start, [b"href", b"rel"])?;
+                doc.skip()?;
+                if let Some(href) = href
+                    && rel.as_deref().is_none_or(|rel| rel == "alternate")
+                {
+                    site_url.get_or_insert_with(|| resolve_link(&href, doc.base));
                 }
-                (Ns::Rss, b"language") => language = doc.text()?.map(|t| t.to_lowercase()),
-                (Ns::Rss, b"item") => {
-                    if items.len() == MAX_ITEMS {
-                        return Err(Decline);
-                    }
-                    items.push(item(doc)?);
+            }
+            (Ns::Rss, b"language") => language = doc.text()?.map(|t| t.to_lowercase()),
+            (Ns::Rss, b"item") => {
+                if items.len() == MAX_ITEMS {
+                    return Err(Decline);
                 }
-                _ => doc.skip()?,
-            },
-            _ => return Err(Decline),
+                items.push(item(doc)?);
+            }
+            _ => doc.skip()?,
         }
     }
     Ok(RawFeed {
@@ -145,42 +138,36 @@ fn channel(doc: &mut Doc<'_>) -> Fast<RawFeed> {
 /// `convert_entry` treat it.
 fn item(doc: &mut Doc<'_>) -> Fast<RawItem> {
     let mut item = Item::default();
-    loop {
-        match doc.next()? {
-            Event::Text(_) | Event::CData(_) => {}
-            Event::GeneralRef(r) => check_reference(&r)?,
-            Event::End(_) => break,
-            Event::Start(start) => match doc.open(&start)? {
-                (Ns::Rss, b"title") => item.title = Some(trimmed(doc.text()?.unwrap_or_default())),
-                (Ns::Rss, b"link") => {
-                    if let Some(href) = doc.text()? {
-                        item.first_link.get_or_insert_with(|| resolve_link(&href, doc.base));
-                    }
+    while let Some(start) = doc.child()? {
+        match doc.open(&start)? {
+            (Ns::Rss, b"title") => item.title = Some(trimmed(doc.text()?.unwrap_or_default())),
+            (Ns::Rss, b"link") => {
+                if let Some(href) = doc.text()? {
+                    item.first_link.get_or_insert_with(|| resolve_link(&href, doc.base));
                 }
-                (Ns::Rss, b"description") => {
-                    item.summary = Some(trimmed(doc.text()?.unwrap_or_default()));
+            }
+            (Ns::Rss, b"description") => {
+                item.summary = Some(trimmed(doc.text()?.unwrap_or_default()));
+            }
+            // feed-rs records an `<author>` as a person named "author" (the text is the email).
+            (Ns::Rss, b"author") => {
+                if doc.text()?.is_some() {
+                    item.authors.push("author".to_owned());
                 }
-                // feed-rs records an `<author>` as a person named "author" (the text is the email).
-                (Ns::Rss, b"author") => {
-                    if doc.text()?.is_some() {
-                        item.authors.push("author".to_owned());
-                    }
+            }
+            (Ns::Rss, b"category") => item.categories.push(trimmed(doc.text()?.unwrap_or_default())),
+            (Ns::Rss, b"guid") => {
+                if let Some(guid) = doc.text()? {
+                    item.id = trimmed(guid);
                 }
-                (Ns::Rss, b"category") => item.categories.push(trimmed(doc.text()?.unwrap_or_default())),
-                (Ns::Rss, b"guid") => {
-                    if let Some(guid) = doc.text()? {
-                        item.id = trimmed(guid);
-                    }
-                }
-                (Ns::Rss, b"pubDate") | (Ns::DublinCore, b"date") => {
-                    item.published = doc.text()?.map(|t| parse_date(&t)).transpose()?;
-                }
-                // Kept untrimmed, as feed-rs does for `content:encoded` only.
-                (Ns::Content, b"encoded") => item.content = doc.text()?.filter(|c| !c.is_empty()).map(Cow::into_owned),
-                (Ns::DublinCore, b"creator") => item.authors.push(trimmed(doc.text()?.unwrap_or_default())),
-                _ => doc.skip()?,
-            },
-            _ => return Err(Decline),
+            }
+            (Ns::Rss, b"pubDate") | (Ns::DublinCore, b"date") => {
+                item.published = doc.text()?.map(|t| parse_date(&t)).transpose()?;
+            }
+            // Kept untrimmed, as feed-rs does for `content:encoded` only.
+            (Ns::Content, b"encoded") => item.content = doc.text()?.filter(|c| !c.is_empty()).map(Cow::into_owned),
+            (Ns::DublinCore, b"creator") => item.authors.push(trimmed(doc.text()?.unwrap_or_default())),
+            _ => doc.skip()?,
         }
     }
     let mut authors = item.authors;

@@ -102,6 +102,21 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// The next child element of the element being read, or `None` at its
+    /// end tag. Text between elements is ignored, as feed-rs ignores it, but
+    /// a bad reference in it is an error there too; any other event declines.
+    pub(super) fn child(&mut self) -> Fast<Option<BytesStart<'a>>> {
+        loop {
+            match self.next()? {
+                Event::Text(_) | Event::CData(_) => {}
+                Event::GeneralRef(r) => check_reference(&r)?,
+                Event::End(_) => return Ok(None),
+                Event::Start(start) => return Ok(Some(start)),
+                _ => return Err(Decline),
+            }
+        }
+    }
+
     /// The prologue up to the root's start tag.
     pub(super) fn root(&mut self) -> Fast<BytesStart<'a>> {
         loop {
@@ -251,7 +266,7 @@ fn push_reference(out: &mut String, reference: &BytesRef<'_>) -> Fast<()> {
 }
 
 /// A reference in text feed-rs reads but does not keep: still an error there when invalid.
-pub(super) fn check_reference(reference: &BytesRef<'_>) -> Fast<()> {
+fn check_reference(reference: &BytesRef<'_>) -> Fast<()> {
     if reference.resolve_char_ref().map_err(|_| Decline)?.is_some() {
         return Ok(());
     }
