@@ -1096,24 +1096,24 @@ fn refresh_stories(tx: &Connection, stories: &BTreeSet<i64>) -> Result<()> {
          WHERE dirty = 0 AND EXISTS (SELECT 1 FROM json_each(?1) j WHERE j.value BETWEEN first_story AND last_story)",
     )?
     .execute([&list])?;
-    let mut primary = tx.prepare_cached(
-        "SELECT id, published FROM entries WHERE story_id = ?1
-         ORDER BY filtered, date_estimated, published, id LIMIT 1",
-    )?;
-    let mut delete = tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?;
-    let mut update = tx.prepare_cached(
-        "UPDATE stories SET primary_entry = ?2, published = ?3,
-           updated = (SELECT max(updated) FROM entries WHERE story_id = ?1),
-           visible = EXISTS (SELECT 1 FROM entries WHERE story_id = ?1 AND filtered = 0)
-         WHERE id = ?1",
-    )?;
-    for &story_id in stories {
-        let first = primary.query_row([story_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).optional()?;
-        match first {
-            None => delete.execute([story_id])?,
-            Some((entry, published)) => update.execute(params![story_id, entry, published])?,
-        };
-    }
+    // Then every story at once: its primary entry (the unfiltered, dated,
+    // earliest one), dates and visibility; stories no entry carries any more
+    // go. Two statements for the set (per story, they were a tenth of a cold
+    // cycle's serial storing).
+    tx.prepare_cached(
+        "DELETE FROM stories WHERE id IN (SELECT value FROM json_each(?1))
+           AND NOT EXISTS (SELECT 1 FROM entries WHERE story_id = stories.id)",
+    )?
+    .execute([&list])?;
+    tx.prepare_cached(
+        "UPDATE stories SET (primary_entry, published) = (
+             SELECT id, published FROM entries WHERE story_id = stories.id
+             ORDER BY filtered, date_estimated, published, id LIMIT 1),
+           updated = (SELECT max(updated) FROM entries WHERE story_id = stories.id),
+           visible = EXISTS (SELECT 1 FROM entries WHERE story_id = stories.id AND filtered = 0)
+         WHERE id IN (SELECT value FROM json_each(?1))",
+    )?
+    .execute([&list])?;
     Ok(())
 }
 
