@@ -539,14 +539,7 @@ fn from_rfc2822_digits(b: &[u8]) -> Option<DateTime<Utc>> {
     let (hour, minute, second) = hms(rest.get(10..18)?)?;
     let offset = match rest.get(19..)? {
         b"GMT" => 0,
-        [sign @ (b'+' | b'-'), zone @ ..] if zone.len() == 4 => {
-            let (h, m) = (number(zone, 0, 2)?, number(zone, 2, 2)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let secs = (h * 3600 + m * 60) as i64;
-            if *sign == b'-' { -secs } else { secs }
-        }
+        [sign @ (b'+' | b'-'), h1, h2, m1, m2] => offset_secs(*sign, [*h1, *h2], [*m1, *m2])?,
         _ => return None,
     };
     let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
@@ -576,18 +569,18 @@ fn from_rfc3339_digits(b: &[u8]) -> Option<DateTime<Utc>> {
     }
     let offset = match rest {
         b"Z" => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let (h, m) = (number(&[*h1, *h2], 0, 2)?, number(&[*m1, *m2], 0, 2)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let secs = (h * 3600 + m * 60) as i64;
-            if *sign == b'-' { -secs } else { secs }
-        }
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => offset_secs(*sign, [*h1, *h2], [*m1, *m2])?,
         _ => return None,
     };
     let date = chrono::NaiveDate::from_ymd_opt(year as i32, month, day)?;
     utc(date, hour, minute, second, nanos, offset)
+}
+
+/// A `±hhmm` or `±hh:mm` offset in seconds east of UTC, when in range.
+fn offset_secs(sign: u8, hours: [u8; 2], minutes: [u8; 2]) -> Option<i64> {
+    let (h, m) = (number(&hours, 0, 2)?, number(&minutes, 0, 2)?);
+    let secs = i64::from(h * 3600 + m * 60);
+    (h < 24 && m < 60).then_some(if sign == b'-' { -secs } else { secs })
 }
 
 /// `HH:MM:SS` in range (a leap second is left to chrono).
