@@ -8,18 +8,32 @@
 pub fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.chars() {
-        if c.is_whitespace() {
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        // Runs of visible ASCII, most of any text, are copied whole.
+        let run = rest.bytes().take_while(|b| (0x21..0x7f).contains(b)).count();
+        let (piece, tail) = rest.split_at(if run > 0 { run } else { first.len_utf8() });
+        rest = tail;
+        if run == 0 && first.is_whitespace() {
             pending_space = true;
-        } else if !is_invisible(c) {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.push(c);
+            continue;
         }
+        if run == 0 && is_invisible(first) {
+            continue;
+        }
+        if pending_space && !out.is_empty() {
+            out.push(' ');
+        }
+        pending_space = false;
+        out.push_str(piece);
     }
     out
+}
+
+/// Whether `text` has a character [`collapse_whitespace`] would keep: the
+/// same answer as `!collapse_whitespace(text).is_empty()`, without building it.
+pub fn has_visible(text: &str) -> bool {
+    text.chars().any(|c| !c.is_whitespace() && !is_invisible(c))
 }
 
 fn is_invisible(c: char) -> bool {
@@ -68,6 +82,41 @@ mod tests {
         assert_eq!(collapse_whitespace("  Solidarity\n\t economy  "), "Solidarity economy");
         assert_eq!(collapse_whitespace("co\u{00AD}op\u{200B}erative"), "cooperative");
         assert_eq!(collapse_whitespace(""), "");
+        assert_eq!(collapse_whitespace("\u{00A0}é\u{2003}ü\u{0007}x\r\ny "), "é üx y");
+    }
+
+    /// The ASCII-run fast path gives what a char-by-char collapse gives.
+    #[test]
+    fn collapse_whitespace_agrees_with_the_char_rule() {
+        fn reference(text: &str) -> String {
+            let mut out = String::new();
+            let mut pending_space = false;
+            for c in text.chars() {
+                if c.is_whitespace() {
+                    pending_space = true;
+                } else if !is_invisible(c) {
+                    if pending_space && !out.is_empty() {
+                        out.push(' ');
+                    }
+                    pending_space = false;
+                    out.push(c);
+                }
+            }
+            out
+        }
+        let pieces = [
+            "a", "bc", " ", "\t", "\n\n", "\u{a0}", "\u{200B}", "\u{00AD}", "é", "\u{1}", "\u{7f}", "\u{85}", "🌍",
+            "~", "!",
+        ];
+        // Every sequence of up to four pieces.
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            texts = texts.iter().flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}"))).collect();
+            for text in &texts {
+                assert_eq!(collapse_whitespace(text), reference(text), "{text:?}");
+                assert_eq!(has_visible(text), !reference(text).is_empty(), "{text:?}");
+            }
+        }
     }
 
     #[test]

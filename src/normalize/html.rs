@@ -138,12 +138,10 @@ pub(crate) fn is_blank_html(clean: &str) -> bool {
     // Without attributes (no `"`) and entities, every `<` opens a tag and
     // every `>` closes it: the text is what lies between, no parse needed.
     if !clean.contains(['"', '&']) {
-        let mut text = String::with_capacity(clean.len());
-        for (i, part) in clean.split('<').enumerate() {
-            let outside = if i == 0 { part } else { part.split_once('>').map_or("", |(_, rest)| rest) };
-            text.push_str(outside);
-        }
-        return crate::text::collapse_whitespace(&text).is_empty();
+        let mut parts = clean.split('<');
+        let first = parts.next().unwrap_or_default();
+        let outside = parts.map(|part| part.split_once('>').map_or("", |(_, rest)| rest));
+        return !std::iter::once(first).chain(outside).any(crate::text::has_visible);
     }
     plain_text(clean).is_empty()
 }
@@ -200,6 +198,9 @@ fn is_already_clean(fragment: &str) -> bool {
 
 /// Text the HTML serialiser writes back as it is.
 fn is_clean_text(text: &str) -> bool {
+    if text.is_ascii() {
+        return text.bytes().all(|b| (0x20..0x7f).contains(&b) || b == b'\t' || b == b'\n');
+    }
     text.chars().all(|c| !c.is_control() || c == '\t' || c == '\n')
 }
 

@@ -25,8 +25,22 @@ pub fn story_uid(story_key: &str) -> String {
     bytes.copy_from_slice(&hash.as_bytes()[..16]);
     bytes[6] = (bytes[6] & 0x0f) | 0x50;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("urn:uuid:{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let mut uid = String::with_capacity(45);
+    uid.push_str("urn:uuid:");
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            uid.push('-');
+        }
+        push_hex(&mut uid, *b);
+    }
+    uid
+}
+
+/// `b` as two lower-case hex digits.
+fn push_hex(out: &mut String, b: u8) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(char::from(DIGITS[usize::from(b >> 4)]));
+    out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
 }
 
 /// Builds a fingerprint: a BLAKE3 hash over fields written in a fixed order,
@@ -35,23 +49,26 @@ pub fn story_uid(story_key: &str) -> String {
 ///
 /// Only compared with fingerprints of the same item, so the encoding may
 /// change between versions: every item then looks changed once.
+///
+/// The encoding is gathered in a buffer and hashed once: BLAKE3's per-call
+/// overhead made a dozen small updates per item cost more than the hashing.
 #[derive(Default)]
-pub(crate) struct Fingerprint(blake3::Hasher);
+pub(crate) struct Fingerprint(Vec<u8>);
 
 impl Fingerprint {
     pub(crate) fn str(&mut self, value: &str) -> &mut Self {
-        self.0.update(&(value.len() as u64).to_le_bytes());
-        self.0.update(value.as_bytes());
+        self.0.extend_from_slice(&(value.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(value.as_bytes());
         self
     }
 
     pub(crate) fn opt_str(&mut self, value: Option<&str>) -> &mut Self {
         match value {
             None => {
-                self.0.update(&[0]);
+                self.0.push(0);
             }
             Some(v) => {
-                self.0.update(&[1]);
+                self.0.push(1);
                 self.str(v);
             }
         }
@@ -61,19 +78,19 @@ impl Fingerprint {
     pub(crate) fn date(&mut self, value: Option<DateTime<Utc>>) -> &mut Self {
         match value {
             None => {
-                self.0.update(&[0]);
+                self.0.push(0);
             }
             Some(d) => {
-                self.0.update(&[1]);
-                self.0.update(&d.timestamp().to_le_bytes());
-                self.0.update(&d.timestamp_subsec_nanos().to_le_bytes());
+                self.0.push(1);
+                self.0.extend_from_slice(&d.timestamp().to_le_bytes());
+                self.0.extend_from_slice(&d.timestamp_subsec_nanos().to_le_bytes());
             }
         }
         self
     }
 
     pub(crate) fn list(&mut self, values: &[String]) -> &mut Self {
-        self.0.update(&(values.len() as u64).to_le_bytes());
+        self.0.extend_from_slice(&(values.len() as u64).to_le_bytes());
         for v in values {
             self.str(v);
         }
@@ -82,7 +99,7 @@ impl Fingerprint {
 
     /// The first 16 bytes of the hash, in lower-case hex (32 chars).
     pub(crate) fn finish(&self) -> String {
-        hex16(self.0.finalize())
+        hex16(blake3::hash(&self.0))
     }
 }
 
@@ -96,7 +113,11 @@ pub(crate) fn content_guid(title: &str, published: Option<DateTime<Utc>>) -> Str
 }
 
 fn hex16(hash: blake3::Hash) -> String {
-    hash.as_bytes()[..16].iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(32);
+    for b in &hash.as_bytes()[..16] {
+        push_hex(&mut hex, *b);
+    }
+    hex
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Parse throughput of feed documents, for the ssefeed benchmark (bench/bench.py).
 //!
 //! ```text
-//! ssefeed-parse-bench FEEDS_DIR [--seconds S]
+//! ssefeed-parse-bench FEEDS_DIR [--seconds S] [--only TEXT]
 //! ```
 //!
 //! Reads every `*.xml` (RSS 2.0 and Atom) and `*.json` (JSON Feed) file of
@@ -19,7 +19,8 @@
 //! Each measurement repeats whole passes over the corpus for about `S` seconds
 //! (default 1.5) after one warm-up pass, and reports the median, fastest and
 //! slowest pass in MB/s (10^6 bytes of document per second) as one JSON
-//! object on stdout.
+//! object on stdout. `--only TEXT` keeps the measurements whose parser name
+//! contains TEXT, so that a profiler (`perf record`) sees one parser alone.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -39,11 +40,16 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut dir = None;
     let mut seconds = 1.5_f64;
+    let mut only = String::new();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seconds" => match args.next().and_then(|s| s.parse().ok()) {
                 Some(s) => seconds = s,
                 None => return usage("--seconds needs a number"),
+            },
+            "--only" => match args.next() {
+                Some(text) => only = text,
+                None => return usage("--only needs a parser name"),
             },
             _ if dir.is_none() => dir = Some(PathBuf::from(arg)),
             _ => return usage(&format!("unexpected argument `{arg}`")),
@@ -66,15 +72,17 @@ fn main() -> ExitCode {
     let mut rows = Vec::new();
     let xml_bytes: usize = xml.iter().map(|d| d.text.len()).sum();
     let json_bytes: usize = json.iter().map(|d| d.text.len()).sum();
-    rows.push(measure("xml", "quick-xml scan", &xml, xml_bytes, budget, quick_xml_scan));
-    rows.push(measure("xml", "feed-rs", &xml, xml_bytes, budget, feed_rs_parse));
-    rows.push(measure("xml", "ssefeed parse", &xml, xml_bytes, budget, ssefeed_parse));
-    rows.push(measure("xml", "ssefeed parse+normalize", &xml, xml_bytes, budget, |d| parse_normalize(d, now)));
+    rows.extend(measure(&only, "xml", "quick-xml scan", &xml, xml_bytes, budget, quick_xml_scan));
+    rows.extend(measure(&only, "xml", "feed-rs", &xml, xml_bytes, budget, feed_rs_parse));
+    rows.extend(measure(&only, "xml", "ssefeed parse", &xml, xml_bytes, budget, ssefeed_parse));
+    rows.extend(measure(&only, "xml", "ssefeed parse+normalize", &xml, xml_bytes, budget, |d| parse_normalize(d, now)));
     if !json.is_empty() {
-        rows.push(measure("json", "serde_json::Value", &json, json_bytes, budget, json_value));
-        rows.push(measure("json", "feed-rs", &json, json_bytes, budget, feed_rs_parse));
-        rows.push(measure("json", "ssefeed parse", &json, json_bytes, budget, ssefeed_parse));
-        rows.push(measure("json", "ssefeed parse+normalize", &json, json_bytes, budget, |d| parse_normalize(d, now)));
+        rows.extend(measure(&only, "json", "serde_json::Value", &json, json_bytes, budget, json_value));
+        rows.extend(measure(&only, "json", "feed-rs", &json, json_bytes, budget, feed_rs_parse));
+        rows.extend(measure(&only, "json", "ssefeed parse", &json, json_bytes, budget, ssefeed_parse));
+        rows.extend(measure(&only, "json", "ssefeed parse+normalize", &json, json_bytes, budget, |d| {
+            parse_normalize(d, now)
+        }));
     }
     let out = serde_json::json!({
         "xml_documents": xml.len(),
@@ -88,7 +96,7 @@ fn main() -> ExitCode {
 }
 
 fn usage(message: &str) -> ExitCode {
-    eprintln!("error: {message}\nusage: ssefeed-parse-bench FEEDS_DIR [--seconds S]");
+    eprintln!("error: {message}\nusage: ssefeed-parse-bench FEEDS_DIR [--seconds S] [--only TEXT]");
     ExitCode::from(2)
 }
 
@@ -116,13 +124,17 @@ fn load(dir: &Path) -> std::io::Result<(Vec<Doc>, Vec<Doc>)> {
 
 /// Times passes of `f` over every document for about `budget`; one warm-up pass first.
 fn measure(
+    only: &str,
     format: &str,
     name: &str,
     docs: &[Doc],
     bytes: usize,
     budget: Duration,
     f: impl Fn(&Doc) -> usize,
-) -> serde_json::Value {
+) -> Option<serde_json::Value> {
+    if !name.contains(only) {
+        return None;
+    }
     let pass = || docs.iter().map(&f).sum::<usize>();
     let units = black_box(pass());
     let mut times = Vec::new();
@@ -135,7 +147,7 @@ fn measure(
     times.sort_by(f64::total_cmp);
     let mbps = |secs: f64| bytes as f64 / secs / 1e6;
     let median = times[times.len() / 2];
-    serde_json::json!({
+    Some(serde_json::json!({
         "format": format,
         "parser": name,
         "passes": times.len(),
@@ -143,7 +155,7 @@ fn measure(
         "mb_per_s": mbps(median),
         "mb_per_s_max": mbps(times[0]),
         "mb_per_s_min": mbps(times[times.len() - 1]),
-    })
+    }))
 }
 
 /// Events in the document (the floor: tokenising only, no allocation).
