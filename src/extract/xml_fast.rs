@@ -306,18 +306,29 @@ fn push_text<'a>(text: &mut Option<Cow<'a, str>>, src: &'a str, bytes: Cow<'a, [
 /// resolves them: borrowed when it has none. A `&` not closed by `;` before
 /// the next `&` is an error there (and so declines here).
 fn unescape_text(raw: &str) -> Fast<Cow<'_, str>> {
-    let Some(first) = raw.find('&') else { return Ok(Cow::Borrowed(raw)) };
+    let bytes = raw.as_bytes();
+    let Some(mut amp) = memchr::memchr(b'&', bytes) else { return Ok(Cow::Borrowed(raw)) };
     let mut out = String::with_capacity(raw.len());
-    out.push_str(&raw[..first]);
-    let mut rest = &raw[first..];
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        let after = &rest[amp + 1..];
-        let end = after.find([';', '&']).filter(|&i| after.as_bytes()[i] == b';').ok_or(Decline)?;
-        push_reference(&mut out, &BytesRef::new(&after[..end]))?;
-        rest = &after[end + 1..];
+    let mut clean_from = 0;
+    loop {
+        out.push_str(raw.get(clean_from..amp).ok_or(Decline)?);
+        let after = &bytes[amp + 1..];
+        let end = memchr::memchr2(b';', b'&', after).filter(|&i| after[i] == b';').ok_or(Decline)?;
+        match &after[..end] {
+            b"lt" => out.push('<'),
+            b"gt" => out.push('>'),
+            b"amp" => out.push('&'),
+            b"quot" => out.push('"'),
+            b"apos" => out.push('\''),
+            name => push_reference(&mut out, &BytesRef::new(sub_str(raw, name)?))?,
+        }
+        clean_from = amp + end + 2;
+        match memchr::memchr(b'&', &bytes[clean_from..]) {
+            Some(next) => amp = clean_from + next,
+            None => break,
+        }
     }
-    out.push_str(rest);
+    out.push_str(raw.get(clean_from..).ok_or(Decline)?);
     Ok(Cow::Owned(out))
 }
 

@@ -35,16 +35,17 @@ pub(crate) fn push_xml_escaped(out: &mut String, s: &str) {
     let bytes = s.as_bytes();
     let mut clean_from = 0;
     let mut i = 0;
-    while i < bytes.len() {
+    // Most bytes need nothing: find the next one that may, by table, then
+    // decide (a per-byte `match` was an eighth of publishing).
+    while let Some(skip) = bytes[i..].iter().position(|&b| NEEDS_LOOK[usize::from(b)]) {
+        i += skip;
         let b = bytes[i];
         let replacement = match b {
-            b'&' => Some("&amp;"),
-            b'<' => Some("&lt;"),
-            b'>' => Some("&gt;"),
-            b'\'' => Some("&apos;"),
-            b'"' => Some("&quot;"),
-            b'\t' | b'\n' | b'\r' => None,
-            0..=0x1f => Some(""),
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'\'' => "&apos;",
+            b'"' => "&quot;",
             // U+FFFE and U+FFFF (EF BF BE, EF BF BF): not characters in XML.
             0xEF if bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) => {
                 out.push_str(&s[clean_from..i]);
@@ -52,17 +53,38 @@ pub(crate) fn push_xml_escaped(out: &mut String, s: &str) {
                 clean_from = i;
                 continue;
             }
-            _ => None,
+            0xEF => {
+                i += 1;
+                continue;
+            }
+            // The other controls (tab, newline and carriage return are plain).
+            _ => "",
         };
-        if let Some(replacement) = replacement {
-            out.push_str(&s[clean_from..i]);
-            out.push_str(replacement);
-            clean_from = i + 1;
-        }
+        out.push_str(&s[clean_from..i]);
+        out.push_str(replacement);
         i += 1;
+        clean_from = i;
     }
     out.push_str(&s[clean_from..]);
 }
+
+/// The bytes [`push_xml_escaped`] must look at: the five it escapes, the
+/// controls XML forbids, and 0xEF, which may start U+FFFE or U+FFFF.
+static NEEDS_LOOK: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = !matches!(b, 0x09 | 0x0A | 0x0D);
+        b += 1;
+    }
+    table[b'&' as usize] = true;
+    table[b'<' as usize] = true;
+    table[b'>' as usize] = true;
+    table[b'\'' as usize] = true;
+    table[b'"' as usize] = true;
+    table[0xEF] = true;
+    table
+};
 
 /// [`web_url`] for a string that is most often already one: the links and
 /// partner URLs publish sees were serialised by the `url` crate at ingest or
@@ -128,6 +150,35 @@ mod tests {
         let mut out = String::new();
         push_xml_escaped(&mut out, "a & b <c> 'd' \"e\"\u{0}\u{1b}\tf\u{FFFE}\u{FFFF}é🌍");
         assert_eq!(out, "a &amp; b &lt;c&gt; &apos;d&apos; &quot;e&quot;\tfé🌍");
+    }
+
+    /// The table-driven escaper gives what escaping `xml_safe`'s characters one by one gives.
+    #[test]
+    fn escaping_agrees_with_the_char_rule() {
+        let pieces = [
+            "a", "&", "<", ">", "'", "\"", "\t", "\n", "\r", "\u{0}", "\u{1f}", "\u{7f}", "é", "\u{FEFF}", "\u{FFFD}",
+            "\u{FFFE}", "\u{FFFF}", "\u{EFFF}", "🌍",
+        ];
+        let mut texts = vec![String::new()];
+        for _ in 0..3 {
+            texts = texts.iter().flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}"))).collect();
+            for text in &texts {
+                let expected: String = xml_safe(text)
+                    .chars()
+                    .map(|c| match c {
+                        '&' => "&amp;".to_owned(),
+                        '<' => "&lt;".to_owned(),
+                        '>' => "&gt;".to_owned(),
+                        '\'' => "&apos;".to_owned(),
+                        '"' => "&quot;".to_owned(),
+                        c => c.to_string(),
+                    })
+                    .collect();
+                let mut out = String::new();
+                push_xml_escaped(&mut out, text);
+                assert_eq!(out, expected, "{text:?}");
+            }
+        }
     }
 
     #[test]
