@@ -12,6 +12,8 @@
 //! browsers from asking for `/favicon.ico`, so opening the page makes exactly
 //! one request.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::{AutoEscape, Environment, Output, State, UndefinedBehavior, Value};
 use serde::Serialize;
@@ -70,7 +72,7 @@ pub struct FeedLinks {
 /// A partner source as listed on the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageSource {
-    pub source: SourceRef,
+    pub source: Arc<SourceRef>,
     /// `ok`, or what is wrong (`failing: timeout after 30 s`). Anything other
     /// than `ok` is shown as a warning.
     pub health: String,
@@ -469,7 +471,7 @@ mod tests {
     fn unsafe_links_are_not_clickable() {
         let mut f = fixture("./");
         f.stories[0].link = Some("javascript:alert(1)".into());
-        f.sources[0].source.site = Some("data:text/html,x".into());
+        Arc::make_mut(&mut f.sources[0].source).site = Some("data:text/html,x".into());
         let html = render_index(&context(&f, None)).expect("renders");
         assert!(!html.contains("javascript:"));
         assert!(!html.contains("data:text"));

@@ -14,6 +14,8 @@ mod test_support;
 mod text;
 pub mod write;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use url::Url;
 
@@ -50,8 +52,9 @@ pub struct StoryView {
     pub updated: DateTime<Utc>,
     /// True when the partner gave no date and `published` is the first-seen time.
     pub date_estimated: bool,
-    /// Every partner that carried the story, the original first.
-    pub sources: Vec<SourceRef>,
+    /// Every partner that carried the story, the original first; shared:
+    /// each story of a publish refers to the same few hundred partners.
+    pub sources: Vec<Arc<SourceRef>>,
     pub categories: Vec<String>,
     pub authors: Vec<String>,
     pub language: Option<String>,

@@ -2,6 +2,8 @@
 //! Dublin Core (`dc:creator`) and `content:encoded` extensions that readers
 //! expect. Pure: the same meta and stories always give the same bytes.
 
+use std::sync::Arc;
+
 use std::collections::BTreeMap;
 
 use rss::extension::Extension;
@@ -110,7 +112,7 @@ fn item(story: &StoryView) -> Item {
         categories: non_empty(&story.categories).into_iter().map(|name| Category { name, domain: None }).collect(),
         guid: Some(Guid { value: xml_safe(&story.uid).into_owned(), permalink: false }),
         pub_date: Some(story.published.to_rfc2822()),
-        source: story.sources.first().and_then(source),
+        source: story.sources.first().map(Arc::as_ref).and_then(source),
         content,
         dublin_core_ext: Some(dublin_core),
         ..Item::default()
@@ -118,7 +120,7 @@ fn item(story: &StoryView) -> Item {
 }
 
 /// Every crediting partner's name, in order, as one line.
-fn credit_line(sources: &[SourceRef]) -> Option<String> {
+fn credit_line(sources: &[Arc<SourceRef>]) -> Option<String> {
     let names: Vec<String> =
         sources.iter().map(|s| xml_safe(s.name.trim()).into_owned()).filter(|n| !n.is_empty()).collect();
     (!names.is_empty()).then(|| names.join(", "))
@@ -239,7 +241,7 @@ mod tests {
         let mut stories = stories();
         stories[0].link = Some("/relative/path".into());
         stories[1].link = Some("javascript:alert(1)".into());
-        stories[2].sources[0].url = "not a url".into();
+        Arc::make_mut(&mut stories[2].sources[0]).url = "not a url".into();
         let xml = render(&meta("rss.xml"), &stories);
         assert!(!xml.contains("/relative/path"));
         assert!(!xml.contains("javascript:"));

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, sync_channel};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -225,7 +225,8 @@ fn publish_documents(
 ) -> Result<Documents, PublishError> {
     let out = &config.publish.output_dir;
     let base = &config.feed.base_url;
-    let refs: HashMap<&str, SourceRef> = config.sources.iter().map(|s| (s.id.as_str(), source_ref(s, base))).collect();
+    let refs: HashMap<&str, Arc<SourceRef>> =
+        config.sources.iter().map(|s| (s.id.as_str(), Arc::new(source_ref(s, base)))).collect();
     let mut write = |rel: &str, bytes: &[u8]| sink.write(rel, bytes);
 
     let mut tags: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -373,7 +374,7 @@ fn write_archives(
     later: &Later,
     config: &Config,
     store: &mut Store,
-    refs: &HashMap<&str, SourceRef>,
+    refs: &HashMap<&str, Arc<SourceRef>>,
     full: bool,
 ) -> Result<(Vec<ArchivePage>, Vec<i64>), PublishError> {
     let page_size = config.publish.archive_page_size.max(1);
@@ -534,10 +535,11 @@ fn opml_source(s: &Source, base: &Url) -> super::opml::OpmlSource {
 }
 
 /// Story rows → views, crediting configured sources only.
-fn views(rows: Vec<StoryRow>, refs: &HashMap<&str, SourceRef>) -> Vec<StoryView> {
+fn views(rows: Vec<StoryRow>, refs: &HashMap<&str, Arc<SourceRef>>) -> Vec<StoryView> {
     rows.into_iter()
         .map(|row| {
-            let sources: Vec<SourceRef> = row.sources.iter().filter_map(|id| refs.get(id.as_str()).cloned()).collect();
+            let sources: Vec<Arc<SourceRef>> =
+                row.sources.iter().filter_map(|id| refs.get(id.as_str()).cloned()).collect();
             StoryView {
                 uid: row.uid,
                 title: row.title,

@@ -4,6 +4,7 @@
 //! comparison and an XML well-formedness check.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 use quick_xml::events::Event;
@@ -20,8 +21,8 @@ pub(crate) fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).single().expect("test date")
 }
 
-pub(crate) fn ilo() -> SourceRef {
-    SourceRef {
+pub(crate) fn ilo() -> Arc<SourceRef> {
+    Arc::new(SourceRef {
         id: "ilo-coop".into(),
         name: "ILO COOP & SSE Unit".into(),
         site: Some("https://www.ilo.org/coop".into()),
@@ -29,11 +30,11 @@ pub(crate) fn ilo() -> SourceRef {
         feed_url: "https://news.example.org/sources/ilo-coop/atom.xml".into(),
         language: Some("en".into()),
         tags: vec!["ilo".into(), "un".into()],
-    }
+    })
 }
 
-pub(crate) fn ripess() -> SourceRef {
-    SourceRef {
+pub(crate) fn ripess() -> Arc<SourceRef> {
+    Arc::new(SourceRef {
         id: "ripess".into(),
         name: "RIPESS — Réseau intercontinental".into(),
         site: Some("https://www.ripess.org/".into()),
@@ -41,11 +42,11 @@ pub(crate) fn ripess() -> SourceRef {
         feed_url: "https://news.example.org/sources/ripess/atom.xml".into(),
         language: Some("fr".into()),
         tags: vec!["networks".into()],
-    }
+    })
 }
 
-pub(crate) fn untfsse() -> SourceRef {
-    SourceRef {
+pub(crate) fn untfsse() -> Arc<SourceRef> {
+    Arc::new(SourceRef {
         id: "untfsse".into(),
         name: "UN Inter-Agency Task Force on SSE".into(),
         site: None,
@@ -53,7 +54,7 @@ pub(crate) fn untfsse() -> SourceRef {
         feed_url: "https://news.example.org/sources/untfsse/atom.xml".into(),
         language: None,
         tags: vec!["un".into()],
-    }
+    })
 }
 
 /// Four stories over two days, newest first, as the publish query returns them.
