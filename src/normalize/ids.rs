@@ -113,11 +113,7 @@ pub(crate) fn content_guid(title: &str, published: Option<DateTime<Utc>>) -> Str
 }
 
 fn hex16(hash: blake3::Hash) -> String {
-    let mut hex = String::with_capacity(32);
-    for b in &hash.as_bytes()[..16] {
-        push_hex(&mut hex, *b);
-    }
-    hex
+    hash.to_hex()[..32].to_owned()
 }
 
 #[cfg(test)]
