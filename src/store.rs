@@ -31,11 +31,23 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_initial", include_str!("../migrations/0001_initial.sql")),
     ("0002_archives", include_str!("../migrations/0002_archives.sql")),
     ("0003_content_versions", include_str!("../migrations/0003_content_versions.sql")),
+    ("0004_entries_story_order", include_str!("../migrations/0004_entries_story_order.sql")),
 ];
 
 /// Up to this many sources, a scope's stories are found from its entries;
 /// above, by walking the newest stories (see [`Store::stories`]).
 const FEW_SOURCES: usize = 16;
+
+/// The newest stories of a few sources (a per-partner feed, a small tag).
+fn few_sources_query(limit: usize) -> String {
+    format!(
+        "SELECT s.id FROM (SELECT DISTINCT story_id FROM entries
+                           WHERE source_id IN (SELECT value FROM json_each(?1)) AND filtered = 0) e
+         CROSS JOIN stories s ON s.id = e.story_id
+         WHERE s.visible = 1 AND (s.published, s.id) < (?2, ?3)
+         ORDER BY s.published DESC, s.id DESC LIMIT {limit}"
+    )
+}
 
 /// How long a writer waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -498,6 +510,12 @@ impl Store {
 
     /// The newest visible stories of a scope, newest first, at most `limit`,
     /// strictly older than `before` (a `(published, story_id)` cursor) when given.
+    ///
+    /// The limit is written into the statement, not bound: SQLite recompiles
+    /// a statement whose `LIMIT` parameter is re-bound (its value may change
+    /// the plan), which was 5 % of a publish's instructions at one
+    /// recompilation per per-partner feed. The few limits in use (the feed
+    /// sizes) each keep their own cached statement.
     pub fn stories(
         &self,
         scope: Scope<'_>,
@@ -507,39 +525,31 @@ impl Store {
         let (before_ts, before_id) = before.map_or((i64::MAX, i64::MAX), |(t, id)| (t.timestamp(), id));
         let ids: Vec<i64> = match scope {
             Scope::All => {
-                let mut stmt = self.conn.prepare_cached(
+                let mut stmt = self.conn.prepare_cached(&format!(
                     "SELECT id FROM stories WHERE visible = 1 AND (published, id) < (?1, ?2)
-                     ORDER BY published DESC, id DESC LIMIT ?3",
-                )?;
-                stmt.query_map(params![before_ts, before_id, limit as i64], |r| r.get(0))?.collect::<Result<_, _>>()?
+                     ORDER BY published DESC, id DESC LIMIT {limit}"
+                ))?;
+                stmt.query_map(params![before_ts, before_id], |r| r.get(0))?.collect::<Result<_, _>>()?
             }
             // A few sources carry few stories: start from their entries and
             // sort those (the stories index would be walked far to find them).
             Scope::Sources(sources) if sources.len() <= FEW_SOURCES => {
                 let list = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT s.id FROM (SELECT DISTINCT story_id FROM entries
-                                       WHERE source_id IN (SELECT value FROM json_each(?1)) AND filtered = 0) e
-                     CROSS JOIN stories s ON s.id = e.story_id
-                     WHERE s.visible = 1 AND (s.published, s.id) < (?2, ?3)
-                     ORDER BY s.published DESC, s.id DESC LIMIT ?4",
-                )?;
-                stmt.query_map(params![list, before_ts, before_id, limit as i64], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?
+                let mut stmt = self.conn.prepare_cached(&few_sources_query(limit))?;
+                stmt.query_map(params![list, before_ts, before_id], |r| r.get(0))?.collect::<Result<_, _>>()?
             }
             // Many sources carry many stories: walk the stories newest first.
             Scope::Sources(sources) => {
                 let list = serde_json::to_string(sources).unwrap_or_else(|_| "[]".into());
-                let mut stmt = self.conn.prepare_cached(
+                let mut stmt = self.conn.prepare_cached(&format!(
                     "SELECT s.id FROM stories s
                      WHERE s.visible = 1 AND (s.published, s.id) < (?2, ?3)
                        AND EXISTS (SELECT 1 FROM entries e INDEXED BY entries_story
                                    WHERE e.story_id = s.id AND e.filtered = 0
                                      AND e.source_id IN (SELECT value FROM json_each(?1)))
-                     ORDER BY s.published DESC, s.id DESC LIMIT ?4",
-                )?;
-                stmt.query_map(params![list, before_ts, before_id, limit as i64], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?
+                     ORDER BY s.published DESC, s.id DESC LIMIT {limit}"
+                ))?;
+                stmt.query_map(params![list, before_ts, before_id], |r| r.get(0))?.collect::<Result<_, _>>()?
             }
         };
         self.load_stories(&ids)
@@ -584,10 +594,12 @@ impl Store {
             let row = row?;
             by_id.insert(row.story_id, row);
         }
+        // In `entries_story` order, so no story's credits are sorted apart;
+        // the primary entry (chosen in the same order) comes first.
         let mut sources_stmt = self.conn.prepare_cached(
             "SELECT story_id, source_id FROM entries
              WHERE story_id IN (SELECT value FROM json_each(?1)) AND filtered = 0
-             ORDER BY story_id, published, id",
+             ORDER BY story_id, date_estimated, published, id",
         )?;
         let credits = sources_stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         for credit in credits {
@@ -628,8 +640,11 @@ impl Store {
             .query_row([after], |r| r.get::<_, i64>(0))? as usize;
         while unarchived >= keep + page_size {
             let ids: Vec<i64> = tx
-                .prepare_cached("SELECT id FROM stories WHERE +visible = 1 AND id > ?1 ORDER BY id LIMIT ?2")?
-                .query_map(params![after, page_size as i64], |r| r.get(0))?
+                // The page size in the text, not bound: see `stories`.
+                .prepare_cached(&format!(
+                    "SELECT id FROM stories WHERE +visible = 1 AND id > ?1 ORDER BY id LIMIT {page_size}"
+                ))?
+                .query_map([after], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             let Some(&last) = ids.last() else { break };
             page += 1;
@@ -720,10 +735,10 @@ impl Store {
 
     /// The newest health events.
     pub fn events(&self, limit: usize) -> Result<Vec<HealthEvent>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, source_id, at, kind, message FROM events ORDER BY at DESC, id DESC LIMIT ?1")?;
-        let rows = stmt.query_map([limit as i64], |r| {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id, source_id, at, kind, message FROM events ORDER BY at DESC, id DESC LIMIT {limit}"
+        ))?;
+        let rows = stmt.query_map([], |r| {
             Ok(HealthEvent {
                 id: r.get(0)?,
                 source_id: r.get(1)?,
@@ -1238,6 +1253,36 @@ mod tests {
         assert_eq!(stories[0].published, at("2023-07-18T13:30:00Z"));
         let by_source = s.stories(Scope::Sources(&["euricse".to_owned()]), 10, None).unwrap();
         assert_eq!(by_source.len(), 1);
+    }
+
+    #[test]
+    fn credits_list_the_primary_entry_first_then_dated_before_undated() {
+        let mut s = Store::open_in_memory().unwrap();
+        let link = "https://ripess.example/story";
+        // Seen before the dated copies were published: an undated entry's
+        // first-seen time is no date of the story, so it still comes last.
+        store(&mut s, "undated", &[item("undated", "u", "U", link, None)], "2026-11-20T00:00:00Z");
+        store(&mut s, "later", &[item("later", "l", "L", link, Some("2026-11-21T12:00:00Z"))], "2026-11-22T00:00:00Z");
+        store(&mut s, "first", &[item("first", "f", "F", link, Some("2026-11-21T00:00:00Z"))], "2026-11-22T00:00:00Z");
+        let story = &s.stories(Scope::All, 10, None).unwrap()[0];
+        assert_eq!(story.title, "F");
+        assert_eq!(story.sources, ["first", "later", "undated"]);
+    }
+
+    #[test]
+    fn per_partner_reads_reuse_one_compiled_statement() {
+        let mut s = Store::open_in_memory().unwrap();
+        for p in ["a", "b", "c"] {
+            let link = format!("https://{p}.example/x");
+            store(&mut s, p, &[item(p, "g", "T", &link, Some("2023-07-01T00:00:00Z"))], "2026-11-23T00:00:00Z");
+        }
+        for p in ["a", "b", "c", "a"] {
+            assert_eq!(s.stories(Scope::Sources(&[p.to_owned()]), 50, None).unwrap().len(), 1);
+        }
+        // A re-bound LIMIT (or any binding the plan depends on) would make
+        // SQLite recompile the statement on every partner's feed.
+        let stmt = s.conn.prepare_cached(&few_sources_query(50)).unwrap();
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 
     #[test]

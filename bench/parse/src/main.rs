@@ -20,7 +20,8 @@
 //! (default 1.5) after one warm-up pass, and reports the median, fastest and
 //! slowest pass in MB/s (10^6 bytes of document per second) as one JSON
 //! object on stdout. `--only TEXT` keeps the measurements whose parser name
-//! contains TEXT, so that a profiler (`perf record`) sees one parser alone.
+//! contains TEXT, or with `FORMAT/PARSER` (`xml/ssefeed parse`) exactly that
+//! one, so that a profiler (`perf record`, callgrind) sees one parser alone.
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -132,7 +133,11 @@ fn measure(
     budget: Duration,
     f: impl Fn(&Doc) -> usize,
 ) -> Option<serde_json::Value> {
-    if !name.contains(only) {
+    let selected = match only.split_once('/') {
+        Some((f, parser)) => f == format && parser == name,
+        None => name.contains(only),
+    };
+    if !selected {
         return None;
     }
     let pass = || docs.iter().map(&f).sum::<usize>();
