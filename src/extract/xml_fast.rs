@@ -456,56 +456,73 @@ const PLAIN_URL_BYTES: u128 = {
 };
 
 /// A path (with query and fragment) of plain URL bytes whose path has no
-/// `.` or `..` segment, in one pass.
+/// `.` or `..` segment. The byte test runs as a tight loop of its own, and
+/// the segments are looked at only when the path has a dot at all.
 fn is_plain_tail(tail: &[u8]) -> bool {
-    let mut in_path = true;
-    // Bytes of the current path segment that are dots, and its length (both capped at 3).
-    let (mut dots, mut len) = (0u8, 0u8);
-    for &b in tail {
-        if b >= 128 || PLAIN_URL_BYTES & (1 << b) == 0 {
-            return false;
-        }
-        if !in_path {
-            continue;
-        }
-        match b {
-            b'/' | b'?' | b'#' => {
-                if dots == len && (1..=2).contains(&len) {
-                    return false;
-                }
-                (dots, len) = (0, 0);
-                in_path = b == b'/';
-            }
-            b'.' => (dots, len) = ((dots + 1).min(3), (len + 1).min(3)),
-            _ => len = (len + 1).min(3),
-        }
+    if !tail.iter().all(|&b| b < 128 && PLAIN_URL_BYTES & (1 << b) != 0) {
+        return false;
     }
-    !(in_path && dots == len && (1..=2).contains(&len))
+    let path = &tail[..memchr::memchr2(b'?', b'#', tail).unwrap_or(tail.len())];
+    memchr::memchr(b'.', path).is_none() || !path.split(|&b| b == b'/').any(|seg| seg == b"." || seg == b"..")
 }
 
 /// A host `url` keeps as written: lowercase DNS labels that are not IDNA
-/// (`xn--`) and whose last label is not number-like, or a canonical IPv4 dotted quad.
+/// (`xn--`) and whose last label is not number-like, or a canonical IPv4
+/// dotted quad. One pass over the bytes (splitting into labels and parsing
+/// them was a third of the link check).
 fn is_plain_host(host: &str) -> bool {
-    let last = host.as_bytes().iter().rposition(|&b| b == b'.').map_or(host, |dot| &host[dot + 1..]);
-    let mut labels = host.split('.');
-    if digits(last) {
-        let quad = labels.by_ref().take(5).filter(|l| {
-            !l.is_empty()
-                && l.len() <= 3
-                && digits(l)
-                && (*l == "0" || !l.starts_with('0'))
-                && l.parse::<u16>().is_ok_and(|n| n <= 255)
-        });
-        return quad.count() == 4 && host.bytes().filter(|&b| b == b'.').count() == 3;
+    let bytes = host.as_bytes();
+    let last = memchr::memrchr(b'.', bytes).map_or(bytes, |dot| &bytes[dot + 1..]);
+    if last.iter().all(u8::is_ascii_digit) {
+        return is_canonical_ipv4(bytes);
     }
-    !last.starts_with("0x")
-        && labels.all(|l| {
-            !l.is_empty()
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && !l.contains("--")
-                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        })
+    if last.starts_with(b"0x") {
+        return false;
+    }
+    let mut prev = b'.';
+    for &b in bytes {
+        let ok = match b {
+            b'a'..=b'z' | b'0'..=b'9' => true,
+            // Not at a label's start, not doubled (`xn--`).
+            b'-' => prev != b'.' && prev != b'-',
+            // Not after an empty label or a trailing `-`.
+            b'.' => prev != b'.' && prev != b'-',
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        prev = b;
+    }
+    prev != b'.' && prev != b'-'
+}
+
+/// Four dot-separated decimal numbers up to 255, without leading zeros.
+fn is_canonical_ipv4(bytes: &[u8]) -> bool {
+    let (mut labels, mut value, mut len, mut zero_led) = (0, 0u32, 0, false);
+    for &b in bytes.iter().chain(std::iter::once(&b'.')) {
+        match b {
+            b'.' => {
+                if len == 0 || value > 255 || labels == 4 {
+                    return false;
+                }
+                (labels, value, len) = (labels + 1, 0, 0);
+            }
+            b'0'..=b'9' => {
+                if zero_led || len == 3 {
+                    return false;
+                }
+                zero_led = len == 0 && b == b'0';
+                value = value * 10 + u32::from(b - b'0');
+                len += 1;
+            }
+            _ => return false,
+        }
+        if b == b'.' {
+            zero_led = false;
+        }
+    }
+    labels == 4
 }
 
 /// `text.trim().to_owned()`, without the copy when there is nothing to trim.
@@ -733,6 +750,57 @@ mod tests {
                 from_rfc2822_digits(common.as_bytes()).or_else(|| from_rfc3339_digits(common.as_bytes())).is_some()
             );
         }
+    }
+
+    /// The label-by-label reading the one-pass [`is_plain_host`] replaced.
+    fn plain_host_by_labels(host: &str) -> bool {
+        let last = host.as_bytes().iter().rposition(|&b| b == b'.').map_or(host, |dot| &host[dot + 1..]);
+        let mut labels = host.split('.');
+        if digits(last) {
+            let quad = labels.by_ref().take(5).filter(|l| {
+                !l.is_empty()
+                    && l.len() <= 3
+                    && digits(l)
+                    && (*l == "0" || !l.starts_with('0'))
+                    && l.parse::<u16>().is_ok_and(|n| n <= 255)
+            });
+            return quad.count() == 4 && host.bytes().filter(|&b| b == b'.').count() == 3;
+        }
+        !last.starts_with("0x")
+            && labels.all(|l| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && !l.contains("--")
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            })
+    }
+
+    #[test]
+    fn one_pass_host_check_agrees_with_the_label_by_label_one() {
+        // Every string of up to 5 bytes over the alphabet that matters, and
+        // dotted quads around each limit.
+        let alphabet = [b'a', b'x', b'0', b'1', b'2', b'5', b'9', b'.', b'-', b'A', b'_'];
+        let mut hosts: Vec<String> = vec![String::new()];
+        let mut frontier = hosts.clone();
+        for _ in 0..5 {
+            frontier =
+                frontier.iter().flat_map(|h| alphabet.iter().map(move |&b| format!("{h}{}", b as char))).collect();
+            hosts.extend(frontier.iter().cloned());
+        }
+        for a in ["0", "1", "01", "255", "256", "999", "1000", "00", ""] {
+            for b in ["0", "10", "255", "256", "012"] {
+                hosts.push(format!("{a}.{b}.1.2"));
+                hosts.push(format!("1.{a}.{b}.2"));
+                hosts.push(format!("1.2.3.{a}.{b}"));
+                hosts.push(format!("{a}.{b}.0x1.2"));
+            }
+        }
+        hosts.extend(["partner.example", "www.ilo.org", "a.0x1f", "0x1f.a", "xn--bcher-kva.example"].map(String::from));
+        for host in &hosts {
+            assert_eq!(is_plain_host(host), plain_host_by_labels(host), "{host:?}");
+        }
+        assert!(hosts.len() > 150_000, "{}", hosts.len());
     }
 
     /// Every URL the shortcut keeps as written is one `url` serialises exactly so.
