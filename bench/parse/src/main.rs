@@ -16,10 +16,12 @@
 //! - `ssefeed parse+normalize`: the above plus `ssefeed::normalize::normalize` on
 //!   every item (canonical links, sanitised HTML, plain-text titles).
 //!
-//! Each measurement repeats whole passes over the corpus for about `S` seconds
-//! (default 1.5) after one warm-up pass, and reports the median, fastest and
-//! slowest pass in MB/s (10^6 bytes of document per second) as one JSON
-//! object on stdout. `--only TEXT` keeps the measurements whose parser name
+//! After one warm-up pass each, the parsers take turns: every round runs one
+//! whole pass of each over the corpus, for about `S` seconds (default 1.5)
+//! per parser. Each parser's median, fastest and slowest pass in MB/s (10^6
+//! bytes of document per second) is reported as one JSON object on stdout,
+//! with `share_of_floor`: the median over rounds of the floor's pass time
+//! divided by the parser's, the ratio a drifting host speed does not skew. `--only TEXT` keeps the measurements whose parser name
 //! contains TEXT, or with `FORMAT/PARSER` (`xml/ssefeed parse`) exactly that
 //! one, so that a profiler (`perf record`, callgrind) sees one parser alone.
 
@@ -70,21 +72,25 @@ fn main() -> ExitCode {
     }
     let budget = Duration::from_secs_f64(seconds);
     let now = chrono::Utc::now();
-    let mut rows = Vec::new();
     let xml_bytes: usize = xml.iter().map(|d| d.text.len()).sum();
     let json_bytes: usize = json.iter().map(|d| d.text.len()).sum();
-    rows.extend(measure(&only, "xml", "quick-xml scan", &xml, xml_bytes, budget, quick_xml_scan));
-    rows.extend(measure(&only, "xml", "feed-rs", &xml, xml_bytes, budget, feed_rs_parse));
-    rows.extend(measure(&only, "xml", "ssefeed parse", &xml, xml_bytes, budget, ssefeed_parse));
-    rows.extend(measure(&only, "xml", "ssefeed parse+normalize", &xml, xml_bytes, budget, |d| parse_normalize(d, now)));
+    let normalize = |d: &Doc| parse_normalize(d, now);
+    let mut contenders = vec![
+        Contender::new("xml", "quick-xml scan", &xml, &quick_xml_scan),
+        Contender::new("xml", "feed-rs", &xml, &feed_rs_parse),
+        Contender::new("xml", "ssefeed parse", &xml, &ssefeed_parse),
+        Contender::new("xml", "ssefeed parse+normalize", &xml, &normalize),
+    ];
     if !json.is_empty() {
-        rows.extend(measure(&only, "json", "serde_json::Value", &json, json_bytes, budget, json_value));
-        rows.extend(measure(&only, "json", "feed-rs", &json, json_bytes, budget, feed_rs_parse));
-        rows.extend(measure(&only, "json", "ssefeed parse", &json, json_bytes, budget, ssefeed_parse));
-        rows.extend(measure(&only, "json", "ssefeed parse+normalize", &json, json_bytes, budget, |d| {
-            parse_normalize(d, now)
-        }));
+        contenders.extend([
+            Contender::new("json", "serde_json::Value", &json, &json_value),
+            Contender::new("json", "feed-rs", &json, &feed_rs_parse),
+            Contender::new("json", "ssefeed parse", &json, &ssefeed_parse),
+            Contender::new("json", "ssefeed parse+normalize", &json, &normalize),
+        ]);
     }
+    contenders.retain(|c| selected(&only, c.format, c.name));
+    let rows = measure(&mut contenders, budget, xml_bytes, json_bytes);
     let out = serde_json::json!({
         "xml_documents": xml.len(),
         "xml_bytes": xml_bytes,
@@ -123,44 +129,89 @@ fn load(dir: &Path) -> std::io::Result<(Vec<Doc>, Vec<Doc>)> {
     Ok((xml, json))
 }
 
-/// Times passes of `f` over every document for about `budget`; one warm-up pass first.
-fn measure(
-    only: &str,
-    format: &str,
-    name: &str,
-    docs: &[Doc],
-    bytes: usize,
-    budget: Duration,
-    f: impl Fn(&Doc) -> usize,
-) -> Option<serde_json::Value> {
-    let selected = match only.split_once('/') {
+/// One parser over one format's documents.
+struct Contender<'a> {
+    format: &'static str,
+    name: &'static str,
+    docs: &'a [Doc],
+    parse: &'a dyn Fn(&Doc) -> usize,
+    units: usize,
+    times: Vec<f64>,
+}
+
+impl<'a> Contender<'a> {
+    fn new(format: &'static str, name: &'static str, docs: &'a [Doc], parse: &'a dyn Fn(&Doc) -> usize) -> Self {
+        Contender { format, name, docs, parse, units: 0, times: Vec::new() }
+    }
+
+    /// One pass over every document: the units it yielded and the seconds it took.
+    fn pass(&self) -> (usize, f64) {
+        let t = Instant::now();
+        let units = black_box(self.docs.iter().map(self.parse).sum::<usize>());
+        (units, t.elapsed().as_secs_f64())
+    }
+}
+
+/// Whether `--only TEXT` keeps a measurement: `FORMAT/PARSER` exactly, or
+/// any parser whose name contains TEXT.
+fn selected(only: &str, format: &str, name: &str) -> bool {
+    match only.split_once('/') {
         Some((f, parser)) => f == format && parser == name,
         None => name.contains(only),
-    };
-    if !selected {
-        return None;
     }
-    let pass = || docs.iter().map(&f).sum::<usize>();
-    let units = black_box(pass());
-    let mut times = Vec::new();
+}
+
+/// Times rounds of one pass per contender, interleaved, for about `budget`
+/// per contender (at least 3 rounds; one warm-up pass each first). Passes are
+/// interleaved so that a drift of the host's speed (this one varies by 1.6x
+/// over minutes) moves the floor and the parsers alike, and each parser's
+/// share of its format's floor is also given as the median of the per-round
+/// ratios, which such a drift does not move.
+fn measure(
+    contenders: &mut [Contender<'_>],
+    budget: Duration,
+    xml_bytes: usize,
+    json_bytes: usize,
+) -> Vec<serde_json::Value> {
+    for c in contenders.iter_mut() {
+        c.units = c.pass().0;
+    }
     let started = Instant::now();
-    while times.len() < 3 || started.elapsed() < budget {
-        let t = Instant::now();
-        black_box(pass());
-        times.push(t.elapsed().as_secs_f64());
+    let total = budget.mul_f64(contenders.len() as f64);
+    let mut rounds = 0;
+    while rounds < 3 || started.elapsed() < total {
+        for c in contenders.iter_mut() {
+            let (_, secs) = c.pass();
+            c.times.push(secs);
+        }
+        rounds += 1;
     }
-    times.sort_by(f64::total_cmp);
-    let mbps = |secs: f64| bytes as f64 / secs / 1e6;
-    let median = times[times.len() / 2];
-    Some(serde_json::json!({
-        "format": format,
-        "parser": name,
-        "passes": times.len(),
-        "units": units,
-        "mb_per_s": mbps(median),
-        "mb_per_s_max": mbps(times[0]),
-        "mb_per_s_min": mbps(times[times.len() - 1]),
-    }))
+    let floor_of = |format: &str| if format == "xml" { "quick-xml scan" } else { "serde_json::Value" };
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    contenders
+        .iter()
+        .map(|c| {
+            let bytes = if c.format == "xml" { xml_bytes } else { json_bytes };
+            let mbps = |secs: f64| bytes as f64 / secs / 1e6;
+            let mut sorted = c.times.clone();
+            sorted.sort_by(f64::total_cmp);
+            let floor = contenders.iter().find(|f| f.format == c.format && f.name == floor_of(c.format));
+            let share = floor.map(|f| median(f.times.iter().zip(&c.times).map(|(f, t)| f / t).collect()));
+            serde_json::json!({
+                "format": c.format,
+                "parser": c.name,
+                "passes": c.times.len(),
+                "units": c.units,
+                "mb_per_s": mbps(sorted[sorted.len() / 2]),
+                "mb_per_s_max": mbps(sorted[0]),
+                "mb_per_s_min": mbps(sorted[sorted.len() - 1]),
+                "share_of_floor": share,
+            })
+        })
+        .collect()
 }
 
 /// Events in the document (the floor: tokenising only, no allocation).
