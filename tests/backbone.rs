@@ -389,4 +389,11 @@ fn walking_prev_archive_links_from_atom_reaches_every_story_exactly_once() {
     setup.cmd(&["publish"]).assert().success();
     assert_eq!(std::fs::read(&archive).unwrap(), before.0);
     assert_eq!(std::fs::metadata(&archive).unwrap().modified().unwrap(), before.1);
+
+    // An emptied output directory gets every archive document back at the
+    // next cycle, though no story in them changed.
+    std::fs::remove_dir_all(setup.out("")).unwrap();
+    setup.cmd(&["fetch"]).assert().success();
+    assert_eq!(std::fs::read(&archive).unwrap(), before.0);
+    assert!(setup.out(&format!("archive/{}.xml", documents - 1)).is_file());
 }

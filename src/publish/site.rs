@@ -257,12 +257,12 @@ fn publish_documents(
     // The combined feed. Atom is paged (RFC 5005): it carries the stories
     // not yet archived (at least `max_items`), and links to immutable
     // archive documents of `archive_page_size` stories each.
-    let (archived, archives_written) = write_archives(&later, config, store, &refs, full)?;
-    let last_archived = archived.last().map_or(0, |p| p.last_story);
+    let (newest_archive, archives_written) = write_archives(&later, config, store, &refs, full)?;
+    let last_archived = newest_archive.as_ref().map_or(0, |p| p.last_story);
     let current = views(store.stories_in_range(last_archived + 1, i64::MAX)?, &refs);
     let mut atom_meta = doc_meta(config, "", &config.feed.title, &config.feed.description, &current);
     atom_meta.self_url = base.join("atom.xml").unwrap_or_else(|_| base.clone());
-    if let Some(newest) = archived.last() {
+    if let Some(newest) = &newest_archive {
         atom_meta.archive.prev_archive = base.join(&archive_path(newest.page)).ok();
     }
     let stories = views(store.stories(Scope::All, config.feed.max_items, None)?, &refs);
@@ -368,27 +368,28 @@ fn archive_path(page: i64) -> String {
 }
 
 /// Closes new archive pages and writes those that are new, changed, missing
-/// (or all of them on a `full` publish). Returns every page, oldest first,
-/// and those written (to be marked clean once they are on disk).
+/// (or all of them on a `full` publish). Returns the newest page and those
+/// written (to be marked clean once they are on disk).
 fn write_archives(
     later: &Later,
     config: &Config,
     store: &mut Store,
     refs: &HashMap<&str, Arc<SourceRef>>,
     full: bool,
-) -> Result<(Vec<ArchivePage>, Vec<i64>), PublishError> {
+) -> Result<(Option<ArchivePage>, Vec<i64>), PublishError> {
     let page_size = config.publish.archive_page_size.max(1);
     store.close_archive_pages(config.feed.max_items, page_size)?;
-    let pages = store.archive_pages()?;
+    let newest = store.newest_archive_page()?;
     let base = &config.feed.base_url;
     let current = base.join("atom.xml").unwrap_or_else(|_| base.clone());
     let mut written = Vec::new();
     // A page is re-rendered when the store marks it dirty; whether each file
     // is still on disk is checked only when the newest one is missing (an
-    // emptied output directory): at 10^6 stories that is ~10^4 `stat`s a
-    // cycle saved.
+    // emptied output directory): at 10^6 stories that is ~10^4 `stat`s and
+    // as many rows read a cycle saved.
     let out = &config.publish.output_dir;
-    let check_files = pages.last().is_some_and(|newest| !out.join(archive_path(newest.page)).is_file());
+    let check_files = newest.as_ref().is_some_and(|newest| !out.join(archive_path(newest.page)).is_file());
+    let pages = if full || check_files { store.archive_pages()? } else { store.dirty_archive_pages()? };
     for page in &pages {
         let path = archive_path(page.page);
         if !(full || page.dirty || (check_files && !out.join(&path).is_file())) {
@@ -409,7 +410,7 @@ fn write_archives(
         later.write(path, move || super::atom::render(&meta, &stories))?;
         written.push(page.page);
     }
-    Ok((pages, written))
+    Ok((newest, written))
 }
 
 /// The RSS, Atom and JSON feeds and the HTML page of one scope. `paged_atom`
