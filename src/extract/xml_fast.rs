@@ -506,7 +506,7 @@ fn is_canonical_ipv4(bytes: &[u8]) -> bool {
                 if len == 0 || value > 255 || labels == 4 {
                     return false;
                 }
-                (labels, value, len) = (labels + 1, 0, 0);
+                (labels, value, len, zero_led) = (labels + 1, 0, 0, false);
             }
             b'0'..=b'9' => {
                 if zero_led || len == 3 {
@@ -517,9 +517,6 @@ fn is_canonical_ipv4(bytes: &[u8]) -> bool {
                 len += 1;
             }
             _ => return false,
-        }
-        if b == b'.' {
-            zero_led = false;
         }
     }
     labels == 4
