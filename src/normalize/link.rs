@@ -78,11 +78,24 @@ pub fn is_tracking_param(name: &str) -> bool {
 /// empty, unparsable, or not an `http(s)` URL.
 ///
 /// `HTTP://Example.ORG:80/a/b?utm_source=rss&id=3#top` → `http://example.org/a/b?id=3`.
-pub fn canonical_url(link: &str, base: &Url) -> Option<Url> {
+pub fn canonical_url(link: &str, base: &Url) -> Option<String> {
     let link = link.trim();
     if link.is_empty() {
         return None;
     }
+    // Most partners' links are canonical already: an absolute http(s) URL
+    // that `url` serialises as written, without fragment, with a query that
+    // keeps every parameter. Parsing it would give it back unchanged, and
+    // was a fifth of normalising an item.
+    let keeps_query = |query: &str| !query.is_empty() && strip_tracking(query) == query;
+    if is_serialised_http_url(link) && !link.contains('#') && link.split_once('?').is_none_or(|(_, q)| keeps_query(q)) {
+        return Some(link.to_owned());
+    }
+    canonical_parsed(link, base).map(String::from)
+}
+
+/// [`canonical_url`] by parsing: every link the shortcut does not take.
+fn canonical_parsed(link: &str, base: &Url) -> Option<Url> {
     let mut url = base.join(link).ok()?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
         return None;
@@ -120,9 +133,334 @@ fn strip_tracking(query: &str) -> String {
         .join("&")
 }
 
+/// Whether `href` is an absolute `http`/`https` URL that `url` would
+/// serialise exactly as written, so that parsing it can be skipped: lowercase
+/// ASCII host (no IDNA label, no number-like last label unless a canonical
+/// dotted quad), no userinfo, no default or padded port, a path without dot
+/// segments, and only characters no URL component escapes or rewrites (no
+/// `%`, `\\`, quote, space or control). Anything else goes through `Url::parse`.
+pub(crate) fn is_serialised_http_url(href: &str) -> bool {
+    let (rest, default_port) = match (href.strip_prefix("http://"), href.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, "80"),
+        (None, Some(rest)) => (rest, "443"),
+        (None, None) => return false,
+    };
+    let Some(slash) = rest.bytes().position(|b| b == b'/') else { return false };
+    let (authority, tail) = rest.split_at(slash);
+    let (host, port) = match authority.bytes().position(|b| b == b':') {
+        Some(colon) => (&authority[..colon], Some(&authority[colon + 1..])),
+        None => (authority, None),
+    };
+    if let Some(port) = port
+        && (port.is_empty()
+            || port.len() > 5
+            || !digits(port)
+            || port.starts_with('0')
+            || port == default_port
+            || port.parse::<u32>().map_or(true, |p| p > 65_535))
+    {
+        return false;
+    }
+    is_plain_host(host) && is_plain_tail(tail.as_bytes())
+}
+
+/// Bytes no URL component escapes or rewrites: ASCII letters and digits and
+/// `-._~!$&()*+,;=:@/?#`, as a bitmap over ASCII (`url` calls were a tenth of
+/// parsing; this test runs once per byte of every link).
+const PLAIN_URL_BYTES: u128 = {
+    let mut map = 0u128;
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+                    | b'?'
+                    | b'#'
+            )
+        {
+            map |= 1 << b;
+        }
+        b += 1;
+    }
+    map
+};
+
+/// A path (with query and fragment) of plain URL bytes whose path has no
+/// `.` or `..` segment. The byte test runs as a tight loop of its own, and
+/// the segments are looked at only when the path has a dot at all.
+fn is_plain_tail(tail: &[u8]) -> bool {
+    if !tail.iter().all(|&b| b < 128 && PLAIN_URL_BYTES & (1 << b) != 0) {
+        return false;
+    }
+    let path = &tail[..memchr::memchr2(b'?', b'#', tail).unwrap_or(tail.len())];
+    memchr::memchr(b'.', path).is_none() || !path.split(|&b| b == b'/').any(|seg| seg == b"." || seg == b"..")
+}
+
+/// A host `url` keeps as written: lowercase DNS labels that are not IDNA
+/// (`xn--`) and whose last label is not number-like, or a canonical IPv4
+/// dotted quad. One pass over the bytes (splitting into labels and parsing
+/// them was a third of the link check).
+fn is_plain_host(host: &str) -> bool {
+    let bytes = host.as_bytes();
+    let last = memchr::memrchr(b'.', bytes).map_or(bytes, |dot| &bytes[dot + 1..]);
+    if last.iter().all(u8::is_ascii_digit) {
+        return is_canonical_ipv4(bytes);
+    }
+    if last.starts_with(b"0x") {
+        return false;
+    }
+    let mut prev = b'.';
+    for &b in bytes {
+        let ok = match b {
+            b'a'..=b'z' | b'0'..=b'9' => true,
+            // Not at a label's start, not doubled (`xn--`).
+            b'-' => prev != b'.' && prev != b'-',
+            // Not after an empty label or a trailing `-`.
+            b'.' => prev != b'.' && prev != b'-',
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        prev = b;
+    }
+    prev != b'.' && prev != b'-'
+}
+
+/// Four dot-separated decimal numbers up to 255, without leading zeros.
+fn is_canonical_ipv4(bytes: &[u8]) -> bool {
+    let (mut labels, mut value, mut len, mut zero_led) = (0, 0u32, 0, false);
+    for &b in bytes.iter().chain(std::iter::once(&b'.')) {
+        match b {
+            b'.' => {
+                if len == 0 || value > 255 || labels == 4 {
+                    return false;
+                }
+                (labels, value, len, zero_led) = (labels + 1, 0, 0, false);
+            }
+            b'0'..=b'9' => {
+                if zero_led || len == 3 {
+                    return false;
+                }
+                zero_led = len == 0 && b == b'0';
+                value = value * 10 + u32::from(b - b'0');
+                len += 1;
+            }
+            _ => return false,
+        }
+    }
+    labels == 4
+}
+
+/// Whether every byte of `text` is an ASCII digit.
+fn digits(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The label-by-label reading the one-pass [`is_plain_host`] replaced.
+    fn plain_host_by_labels(host: &str) -> bool {
+        let last = host.as_bytes().iter().rposition(|&b| b == b'.').map_or(host, |dot| &host[dot + 1..]);
+        let mut labels = host.split('.');
+        if digits(last) {
+            let quad = labels.by_ref().take(5).filter(|l| {
+                !l.is_empty()
+                    && l.len() <= 3
+                    && digits(l)
+                    && (*l == "0" || !l.starts_with('0'))
+                    && l.parse::<u16>().is_ok_and(|n| n <= 255)
+            });
+            return quad.count() == 4 && host.bytes().filter(|&b| b == b'.').count() == 3;
+        }
+        !last.starts_with("0x")
+            && labels.all(|l| {
+                !l.is_empty()
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+                    && !l.contains("--")
+                    && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            })
+    }
+
+    #[test]
+    fn one_pass_host_check_agrees_with_the_label_by_label_one() {
+        // Every string of up to 5 bytes over the alphabet that matters, and
+        // dotted quads around each limit.
+        let alphabet = [b'a', b'x', b'0', b'1', b'2', b'5', b'9', b'.', b'-', b'A', b'_'];
+        let mut hosts: Vec<String> = vec![String::new()];
+        let mut frontier = hosts.clone();
+        for _ in 0..5 {
+            frontier =
+                frontier.iter().flat_map(|h| alphabet.iter().map(move |&b| format!("{h}{}", b as char))).collect();
+            hosts.extend(frontier.iter().cloned());
+        }
+        for a in ["0", "1", "01", "255", "256", "999", "1000", "00", ""] {
+            for b in ["0", "10", "255", "256", "012"] {
+                hosts.push(format!("{a}.{b}.1.2"));
+                hosts.push(format!("1.{a}.{b}.2"));
+                hosts.push(format!("1.2.3.{a}.{b}"));
+                hosts.push(format!("{a}.{b}.0x1.2"));
+            }
+        }
+        hosts.extend(["partner.example", "www.ilo.org", "a.0x1f", "0x1f.a", "xn--bcher-kva.example"].map(String::from));
+        for host in &hosts {
+            assert_eq!(is_plain_host(host), plain_host_by_labels(host), "{host:?}");
+        }
+        assert!(hosts.len() > 150_000, "{}", hosts.len());
+    }
+
+    /// Every URL the shortcut keeps as written is one `url` serialises exactly so.
+    #[test]
+    fn serialised_urls_are_what_url_gives() {
+        let mut kept = 0;
+        for href in url_corpus() {
+            if is_serialised_http_url(&href) {
+                kept += 1;
+                let parsed = Url::parse(&href).map(String::from);
+                assert_eq!(parsed.as_deref(), Ok(href.as_str()), "{href}");
+            }
+        }
+        assert!(kept > 1000, "{kept}");
+        for common in [
+            "http://127.0.0.1:9/p0007/news/0-768996",
+            "https://partner.example/news/1?utm_source=rss&utm_medium=feed#top",
+            "https://www.ilo.org/resource/news/coops-mutuals?id=1&ref=rss",
+        ] {
+            assert!(is_serialised_http_url(common), "{common}");
+        }
+    }
+
+    /// Every link the shortcut of [`canonical_url`] takes comes out as
+    /// parsing would have made it.
+    #[test]
+    fn canonical_shortcut_is_what_parsing_gives() {
+        let base = base();
+        let mut short = 0;
+        // Every fifth link (5 is prime to each list's length): the whole
+        // corpus parsed twice takes seconds in a debug build.
+        for href in url_corpus().into_iter().step_by(5) {
+            let expected = Some(href.trim()).filter(|h| !h.is_empty()).and_then(|h| canonical_parsed(h, &base));
+            let expected = expected.map(String::from);
+            assert_eq!(canonical_url(&href, &base), expected, "{href}");
+            short += usize::from(expected.as_deref() == Some(href.as_str()));
+        }
+        assert!(short > 1000, "{short}");
+    }
+
+    /// Links built from every combination of tricky schemes, hosts, ports,
+    /// paths, queries (tracking parameters among them) and fragments.
+    fn url_corpus() -> Vec<String> {
+        let schemes = ["http://", "https://", "HTTP://", "ftp://", "http:/", "http:"];
+        let hosts = [
+            "partner.example",
+            "127.0.0.1",
+            "PARTNER.example",
+            "xn--bcher-kva.example",
+            "a..b",
+            "a.b.",
+            ".a",
+            "1.2.3",
+            "01.2.3.4",
+            "256.1.1.1",
+            "0.0.0.0",
+            "a.0x1f",
+            "a.123",
+            "-a.b",
+            "a-.b",
+            "a--b.c",
+            "ünï.example",
+            "user@h.example",
+            "user:pw@h.example",
+            "h_x.example",
+            "[::1]",
+            "",
+            "a.b-c.d9",
+        ];
+        let ports = ["", ":80", ":443", ":8080", ":0", ":09", ":65535", ":65536", ":", ":x", ":123456"];
+        let paths = [
+            "/",
+            "",
+            "/a/b",
+            "/a/./b",
+            "/a/../b",
+            "/.",
+            "/..",
+            "/a%20b",
+            "/a b",
+            "/a\\b",
+            "/é",
+            "//x",
+            "/a/b/",
+            "/a;p=1",
+            "/~u/-_.!$&()*+,;=:@",
+            "/a\tb",
+            "/.a/..b",
+            "/%2e/",
+            "/a'b",
+            "/a|b",
+            "/a`b",
+            "/{x}",
+        ];
+        let tails = [
+            "",
+            "?",
+            "?a=1&b=2",
+            "?a='x'",
+            "?q=a b",
+            "?q=\"x\"",
+            "#",
+            "#top",
+            "#a b",
+            "?x#y?z#w",
+            "?%zz",
+            "#`",
+            "?utm_source=rss",
+            "?id=1&utm_medium=feed&x=2",
+            "?a=1&&b=2",
+            "?a=1&",
+            "?&a=1",
+            "?fbclid=1",
+            "?FBCLID=1",
+            "?utm%5Fsource=x&id=3",
+            "?id=3&mtm_campaign=y",
+            "?=1",
+            "?ref=rss&id=1",
+        ];
+        let mut corpus = Vec::new();
+        for scheme in schemes {
+            for host in hosts {
+                for port in ports {
+                    for path in paths {
+                        for tail in tails {
+                            corpus.push(format!("{scheme}{host}{port}{path}{tail}"));
+                        }
+                    }
+                }
+            }
+        }
+        corpus.extend([" https://a.example/x ", "https://a.example/x\t", "/relative", "", "  "].map(String::from));
+        corpus
+    }
 
     fn base() -> Url {
         Url::parse("https://www.ilo.org/coop/news/index.htm").unwrap()

@@ -21,6 +21,7 @@ use crate::extract::RawItem;
 pub use filter::{Filter, fold};
 pub use html::{MAX_INPUT_BYTES, MAX_TAGS, plain_text, sanitize_html};
 pub use ids::story_uid;
+pub(crate) use link::is_serialised_http_url;
 pub use link::{canonical_url, is_tracking_param};
 
 use crate::text::truncate_words;
@@ -53,8 +54,8 @@ pub struct Item {
     /// Dedupe key across sources: the canonical link; without a link,
     /// `{source_id}#{guid}`. [`story_uid`] of it is the published id.
     pub story_key: String,
-    /// Canonical link (see [`canonical_url`]).
-    pub link: Option<Url>,
+    /// Canonical link (see [`canonical_url`]), an absolute http(s) URL.
+    pub link: Option<String>,
     /// Plain text, never empty, at most [`MAX_TITLE_CHARS`] chars (+ `…`).
     pub title: String,
     /// Sanitised HTML; `None` when nothing visible was left.
@@ -113,7 +114,7 @@ pub fn normalize(raw: RawItem, ctx: &Context) -> Result<Item, Skip> {
 
     let title = raw.title.as_deref().map(plain_text).unwrap_or_default();
     let title = if title.is_empty() {
-        derive_title(summary.as_deref(), content.as_deref(), link.as_ref())
+        derive_title(summary.as_deref(), content.as_deref(), link.as_deref())
             .ok_or_else(|| skip_reason(raw.link.as_deref()))?
     } else {
         truncate_words(&title, MAX_TITLE_CHARS)
@@ -130,12 +131,12 @@ pub fn normalize(raw: RawItem, ctx: &Context) -> Result<Item, Skip> {
         // The raw date, not the credible one: the guid must not change when
         // `now` catches up with a future date.
         _ => match &link {
-            Some(link) => link.to_string(),
+            Some(link) => link.clone(),
             None => content_guid(&title, raw.published),
         },
     };
     let story_key = match &link {
-        Some(link) => link.to_string(),
+        Some(link) => link.clone(),
         None => format!("{}#{guid}", ctx.source_id),
     };
 
@@ -144,7 +145,7 @@ pub fn normalize(raw: RawItem, ctx: &Context) -> Result<Item, Skip> {
 
     let fingerprint = Fingerprint::default()
         .str(&title)
-        .opt_str(link.as_ref().map(Url::as_str))
+        .opt_str(link.as_deref())
         .opt_str(summary.as_deref())
         .opt_str(content.as_deref())
         .date(published)
@@ -164,14 +165,14 @@ fn clean_html(fragment: Option<&str>, base: &Url) -> Option<String> {
 
 /// A title for an item that has none: the start of its summary or content,
 /// else its link.
-fn derive_title(summary: Option<&str>, content: Option<&str>, link: Option<&Url>) -> Option<String> {
+fn derive_title(summary: Option<&str>, content: Option<&str>, link: Option<&str>) -> Option<String> {
     [summary, content]
         .into_iter()
         .flatten()
         .map(plain_text)
         .find(|text| !text.is_empty())
         .map(|text| truncate_words(&text, DERIVED_TITLE_CHARS))
-        .or_else(|| link.map(Url::to_string))
+        .or_else(|| link.map(str::to_owned))
 }
 
 /// The skip reason for an item without title or usable link; the rejected
@@ -254,7 +255,7 @@ mod tests {
     fn normalizes_a_full_item() {
         let item = run(sample()).unwrap();
         assert_eq!(item.guid, "https://www.ilo.org/?p=1234");
-        assert_eq!(item.link.as_ref().unwrap().as_str(), "https://www.ilo.org/resource/news/icoop");
+        assert_eq!(item.link.as_deref(), Some("https://www.ilo.org/resource/news/icoop"));
         assert_eq!(item.story_key, "https://www.ilo.org/resource/news/icoop");
         assert_eq!(item.title, "ILO visited iCOOP\u{2019}s Natural Dream Park & more");
         assert_eq!(item.summary.as_deref(), Some("<p>Participants were invited to a study trip.</p>"));
