@@ -6,6 +6,7 @@
 //! CPU-heavy work (parsing, sanitising) runs on the blocking pool, off the
 //! async runtime; database work too, through [`SharedStore`].
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -424,35 +425,35 @@ pub async fn fetch_and_extract(
     };
     let new_validators = body.validators.clone();
     let doc = Document { bytes: body.bytes, url: body.final_url, charset: body.charset };
-    let mut parsed = parse_document(doc.clone(), source.scrape.clone()).await?;
-    let mut discovered_feed = None;
+    let page_url = doc.url.clone();
+    let mut parsed = parse_document(doc, source.clone(), None, now).await?;
     if let Parsed::Page { feeds } = &parsed {
         let Some(feed_url) = feeds.first().cloned() else {
-            return Err(SourceError::NoFeedFound { url: doc.url });
+            return Err(SourceError::NoFeedFound { url: page_url });
         };
         let fetched = fetcher.get(&feed_url, &Validators::default()).await?;
         let Fetched::Body(feed_body) = fetched else {
             return Err(SourceError::Internal("unconditional request answered 304".into()));
         };
         let feed_doc = Document { bytes: feed_body.bytes, url: feed_body.final_url, charset: feed_body.charset };
-        parsed = parse_document(feed_doc, None).await?;
+        parsed = parse_document(feed_doc, source.clone(), Some(feed_url.clone()), now).await?;
         if matches!(parsed, Parsed::Page { .. }) {
             return Err(SourceError::NoFeedFound { url: feed_url });
         }
-        discovered_feed = Some(feed_url);
     }
-    let Parsed::Feed(mut raw) = parsed else {
-        return Err(SourceError::Internal("document neither feed nor page".into()));
+    let extracted = match parsed {
+        Parsed::Items(extracted) => extracted,
+        Parsed::Listing(mut raw) => {
+            if let Some(article_rules) = source.scrape.as_ref().and_then(|s| s.article.as_ref()) {
+                follow_articles(fetcher, config, &mut raw, article_rules, memory, now).await;
+            }
+            let source = source.clone();
+            tokio::task::spawn_blocking(move || normalize_feed(raw, &source, page_url, None, now))
+                .await
+                .map_err(|e| SourceError::Internal(format!("normalising failed: {e}")))?
+        }
+        Parsed::Page { .. } => return Err(SourceError::Internal("document neither feed nor listing".into())),
     };
-    if let Some(article_rules) = source.scrape.as_ref().and_then(|s| s.article.as_ref()) {
-        follow_articles(fetcher, config, &mut raw, article_rules, memory, now).await;
-    }
-    let source = source.clone();
-    let document_url = discovered_feed.clone().unwrap_or(doc.url);
-    let extracted =
-        tokio::task::spawn_blocking(move || normalize_feed(raw, &source, document_url, discovered_feed, now))
-            .await
-            .map_err(|e| SourceError::Internal(format!("normalising failed: {e}")))?;
     Ok(Some((extracted, new_validators)))
 }
 
@@ -467,23 +468,38 @@ pub struct Document {
 /// What a document turned out to be.
 #[derive(Debug)]
 pub enum Parsed {
-    Feed(RawFeed),
+    /// A feed or a listing, its items normalised and filtered.
+    Items(Extracted),
+    /// A listing whose items still lack what their article pages give
+    /// (the source has `article` rules): normalised once those are read.
+    Listing(RawFeed<'static>),
     /// An HTML page without scrape rules: the feeds it links to.
-    Page {
-        feeds: Vec<Url>,
-    },
+    Page { feeds: Vec<Url> },
 }
 
-/// Decodes and parses a document on the blocking pool: a scrape when rules
-/// are given, otherwise a feed, or an HTML page searched for feed links.
-pub async fn parse_document(doc: Document, scrape: Option<crate::config::ScrapeRules>) -> Result<Parsed, SourceError> {
+/// Decodes, parses and normalises a document on the blocking pool: a scrape
+/// when the source has rules, otherwise a feed, or an HTML page searched for
+/// feed links. A feed's items are normalised in the same task, while they
+/// still borrow the decoded text: nothing of a document is copied twice.
+/// `discovered_feed` is the feed's URL when an HTML page led to it.
+pub async fn parse_document(
+    doc: Document,
+    source: Source,
+    discovered_feed: Option<Url>,
+    now: DateTime<Utc>,
+) -> Result<Parsed, SourceError> {
     tokio::task::spawn_blocking(move || {
         let (text, _) = extract::encoding::decode(&doc.bytes, doc.charset.as_deref());
-        if let Some(rules) = scrape {
-            return Ok(Parsed::Feed(extract::html::scrape_listing(&text, &doc.url, &rules)));
+        let document_url = discovered_feed.clone().unwrap_or_else(|| doc.url.clone());
+        if let Some(rules) = &source.scrape {
+            let listing = extract::html::scrape_listing(&text, &doc.url, rules);
+            if rules.article.is_some() {
+                return Ok(Parsed::Listing(listing));
+            }
+            return Ok(Parsed::Items(normalize_feed(listing, &source, document_url, discovered_feed, now)));
         }
         match extract::feed::parse(&text, &doc.url) {
-            Ok(feed) => Ok(Parsed::Feed(feed)),
+            Ok(feed) => Ok(Parsed::Items(normalize_feed(feed, &source, document_url, discovered_feed, now))),
             Err(extract::feed::FeedError::NotAFeed) if extract::html::looks_like_html(&doc.bytes) => {
                 let feeds = extract::html::discover_feeds(&text, &doc.url).into_iter().map(|f| f.url).collect();
                 Ok(Parsed::Page { feeds })
@@ -497,7 +513,7 @@ pub async fn parse_document(doc: Document, scrape: Option<crate::config::ScrapeR
 
 /// Normalises a parsed document's items and applies the source's filters.
 pub fn normalize_feed(
-    raw: RawFeed,
+    raw: RawFeed<'_>,
     source: &Source,
     document_url: Url,
     discovered_feed: Option<Url>,
@@ -548,7 +564,7 @@ pub fn allows(filter: &Filter, item: &Item) -> bool {
 async fn follow_articles(
     fetcher: &Reader<'_>,
     config: &Config,
-    raw: &mut RawFeed,
+    raw: &mut RawFeed<'static>,
     rules: &ArticleRules,
     memory: &ArticleMemory,
     now: DateTime<Utc>,
@@ -632,7 +648,7 @@ async fn fetch_article(
                 let (text, _) = extract::encoding::decode(&body.bytes, body.charset.as_deref());
                 let mut item = RawItem::default();
                 let info = extract::html::apply_article(&mut item, &text, &body.final_url, &rules);
-                let resolve = |html: Option<String>| html.map(|h| normalize::sanitize_html(&h, &info.base));
+                let resolve = |html: Option<Cow<'_, str>>| html.map(|h| normalize::sanitize_html(&h, &info.base));
                 ArticleRecord {
                     validators: body.validators,
                     published: item.published,
@@ -650,19 +666,19 @@ async fn fetch_article(
 
 /// Fills the item's missing fields from an article record; the article's
 /// canonical URL, when it gives one, is the item's link.
-fn apply_record(item: &mut RawItem, record: &ArticleRecord) {
+fn apply_record(item: &mut RawItem<'_>, record: &ArticleRecord) {
     if item.published.is_none() && record.published.is_some() {
         item.published = record.published;
         item.unparsed_date = None;
     }
     if item.summary.is_none() {
-        item.summary.clone_from(&record.summary);
+        item.summary = record.summary.clone().map(Cow::Owned);
     }
     if item.content.is_none() {
-        item.content.clone_from(&record.content);
+        item.content = record.content.clone().map(Cow::Owned);
     }
     if let Some(canonical) = &record.canonical {
-        item.link = Some(canonical.clone());
+        item.link = Some(Cow::Owned(canonical.clone()));
     }
 }
 
@@ -834,9 +850,9 @@ mod group_commit {
         (0..n)
             .map(|i| {
                 let raw = RawItem {
-                    guid: Some(format!("{source}-{i}")),
-                    title: Some(format!("Story {i} of {source}")),
-                    link: Some(format!("https://partner.example/{source}/{i}")),
+                    guid: Some(format!("{source}-{i}").into()),
+                    title: Some(format!("Story {i} of {source}").into()),
+                    link: Some(format!("https://partner.example/{source}/{i}").into()),
                     ..RawItem::default()
                 };
                 let ctx = Context { source_id: source, base: &base, now };

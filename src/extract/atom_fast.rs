@@ -23,16 +23,18 @@
 //! return `None` and the caller uses feed-rs, so the result never depends on
 //! which path ran.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use quick_xml::events::BytesStart;
 use url::Url;
 
 use super::feed::{MAX_ITEMS, escape};
-use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, attrs, parse_date, resolve_link, trimmed};
+use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, parse_date, resolve_link, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as Atom 1.0, or `None` when it must go through feed-rs.
-pub(super) fn parse(text: &str, base: &Url) -> Option<RawFeed> {
+pub(super) fn parse<'a>(text: &'a str, base: &Url) -> Option<RawFeed<'a>> {
     let mut doc = Doc::new(text, base, Ns::Atom, true)?;
     feed(&mut doc).ok()
 }
@@ -40,7 +42,7 @@ pub(super) fn parse(text: &str, base: &Url) -> Option<RawFeed> {
 /// `<feed>`: its language, title, site link and entries; other children are
 /// skipped, as feed-rs keeps nothing of them that a [`RawFeed`] uses (though
 /// it still fails on a text construct of an unknown type, so those decline).
-fn feed(doc: &mut Doc<'_>) -> Fast<RawFeed> {
+fn feed<'a>(doc: &mut Doc<'a>) -> Fast<RawFeed<'a>> {
     let root = doc.root()?;
     if root.name().as_ref() != b"feed" {
         return Err(Decline);
@@ -51,7 +53,7 @@ fn feed(doc: &mut Doc<'_>) -> Fast<RawFeed> {
         match attr.key.as_ref() {
             // Unprefixed elements are Atom either way (feed-rs's default for `<feed>`).
             b"xmlns" if attr.value.as_ref() == ATOM_URI => {}
-            b"xml:lang" => [language] = attrs(&root, [b"xml:lang"])?,
+            b"xml:lang" => language = doc.attrs(&root, [b"xml:lang"])?[0].take().map(Cow::into_owned),
             key => match key.strip_prefix(b"xmlns:") {
                 Some(prefix) => doc.declare(prefix, attr.value.as_ref())?,
                 None if key.contains(&b':') || key == b"xmlns" => return Err(Decline),
@@ -66,17 +68,17 @@ fn feed(doc: &mut Doc<'_>) -> Fast<RawFeed> {
     while let Some(start) = doc.child()? {
         match doc.open(&start)? {
             (Ns::Atom, b"title") => {
-                text_is_plain(&start)?;
-                title = Some(text_construct(doc)?);
+                text_is_plain(doc, &start)?;
+                title = Some(text_construct(doc)?.into_owned());
             }
             (Ns::Atom, b"link") => {
                 let link = link(doc, &start)?;
                 if let Some((href, true)) = link {
-                    site_url.get_or_insert(href);
+                    site_url.get_or_insert(href.into_owned());
                 }
             }
             (Ns::Atom, b"subtitle" | b"rights") => {
-                text_is_plain(&start)?;
+                text_is_plain(doc, &start)?;
                 doc.skip()?;
             }
             (Ns::Atom, b"entry") => {
@@ -101,34 +103,34 @@ fn feed(doc: &mut Doc<'_>) -> Fast<RawFeed> {
 
 /// One `<entry>` as feed-rs's `handle_entry` accumulates it.
 #[derive(Default)]
-struct Entry {
-    id: String,
-    title: Option<String>,
+struct Entry<'a> {
+    id: Cow<'a, str>,
+    title: Option<Cow<'a, str>>,
     /// The first `rel="alternate"` (or rel-less) link, and the first link of any kind.
-    alternate: Option<String>,
-    first_link: Option<String>,
+    alternate: Option<Cow<'a, str>>,
+    first_link: Option<Cow<'a, str>>,
     published: Option<DateTime<Utc>>,
     updated: Option<DateTime<Utc>>,
-    summary: Option<String>,
-    content: Option<String>,
-    authors: Vec<String>,
-    categories: Vec<String>,
+    summary: Option<Cow<'a, str>>,
+    content: Option<Cow<'a, str>>,
+    authors: Vec<Cow<'a, str>>,
+    categories: Vec<Cow<'a, str>>,
 }
 
 /// `<entry>`, field by field as feed-rs's `handle_entry` then ssefeed's
 /// `convert_entry` treat it.
-fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
+fn entry<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
     let mut entry = Entry::default();
     while let Some(start) = doc.child()? {
         match doc.open(&start)? {
             (Ns::Atom, b"id") => {
                 if let Some(id) = doc.text()? {
-                    entry.id = id.into_owned();
+                    entry.id = id;
                 }
             }
             // Kept as HTML whatever its type (see `convert_entry`), trimmed as feed-rs's `Text::new` does.
             (Ns::Atom, b"title") => {
-                text_is_plain(&start)?;
+                text_is_plain(doc, &start)?;
                 entry.title = Some(text_construct(doc)?);
             }
             (Ns::Atom, b"updated") => {
@@ -150,17 +152,17 @@ fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
                     entry.first_link.get_or_insert(href);
                 }
             }
-            (Ns::Atom, b"summary") => entry.summary = Some(as_html(text_is_plain(&start)?, text_construct(doc)?)),
+            (Ns::Atom, b"summary") => entry.summary = Some(as_html(text_is_plain(doc, &start)?, text_construct(doc)?)),
             (Ns::Atom, b"content") => {
                 // `src` makes the content a link feed-rs keeps no body for; not mirrored.
-                let [src] = attrs(&start, [b"src"])?;
+                let [src] = doc.attrs(&start, [b"src"])?;
                 if src.is_some() {
                     return Err(Decline);
                 }
-                entry.content = Some(as_html(text_is_plain(&start)?, text_construct(doc)?));
+                entry.content = Some(as_html(text_is_plain(doc, &start)?, text_construct(doc)?));
             }
             (Ns::Atom, b"category") => {
-                let [term, label] = attrs(&start, [b"term", b"label"])?;
+                let [term, label] = doc.attrs(&start, [b"term", b"label"])?;
                 doc.skip()?;
                 if let Some(term) = term {
                     let label = label.filter(|l| !l.trim().is_empty());
@@ -168,7 +170,7 @@ fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
                 }
             }
             (Ns::Atom, b"rights") => {
-                text_is_plain(&start)?;
+                text_is_plain(doc, &start)?;
                 doc.skip()?;
             }
             _ => doc.skip()?,
@@ -193,10 +195,10 @@ fn entry(doc: &mut Doc<'_>) -> Fast<RawItem> {
 /// Whether a text construct (`title`, `summary`, `content`, ...) is plain
 /// text (`type` absent or `text`) rather than HTML (`html`, `text/html`).
 /// `xhtml` (whose markup feed-rs re-serialises) and any other type decline.
-fn text_is_plain(start: &BytesStart<'_>) -> Fast<bool> {
-    match attrs(start, [b"type"])? {
+fn text_is_plain(doc: &Doc<'_>, start: &BytesStart<'_>) -> Fast<bool> {
+    match doc.attrs(start, [b"type"])? {
         [None] => Ok(true),
-        [Some(ty)] => match ty.as_str() {
+        [Some(ty)] => match ty.as_ref() {
             "text" => Ok(true),
             "html" | "text/html" => Ok(false),
             _ => Err(Decline),
@@ -205,39 +207,43 @@ fn text_is_plain(start: &BytesStart<'_>) -> Fast<bool> {
 }
 
 /// feed-rs's `children_as_string` of a text-only element, trimmed by `Text::new`.
-fn text_construct(doc: &mut Doc<'_>) -> Fast<String> {
+fn text_construct<'a>(doc: &mut Doc<'a>) -> Fast<Cow<'a, str>> {
     Ok(doc.text()?.map(trimmed).unwrap_or_default())
 }
 
 /// A text construct as `convert_entry` keeps it: plain text escaped to HTML.
-fn as_html(plain: bool, text: String) -> String {
-    if plain { escape(&text) } else { text }
+fn as_html(plain: bool, text: Cow<'_, str>) -> Cow<'_, str> {
+    match text {
+        Cow::Borrowed(text) if plain => html_escape::encode_text(text),
+        Cow::Owned(text) if plain => Cow::Owned(escape(&text)),
+        text => text,
+    }
 }
 
 /// An Atom `<link>`: its resolved `href` and whether it is an alternate one
 /// (feed-rs defaults a missing `rel` to `alternate`); `None` without `href`.
-fn link(doc: &mut Doc<'_>, start: &BytesStart<'_>) -> Fast<Option<(String, bool)>> {
-    let [href, rel] = attrs(start, [b"href", b"rel"])?;
+fn link<'a>(doc: &mut Doc<'a>, start: &BytesStart<'_>) -> Fast<Option<(Cow<'a, str>, bool)>> {
+    let [href, rel] = doc.attrs(start, [b"href", b"rel"])?;
     doc.skip()?;
     let alternate = rel.as_deref().is_none_or(|rel| rel == "alternate");
-    Ok(href.map(|href| (resolve_link(&href, doc.base), alternate)))
+    Ok(href.map(|href| (resolve_link(href, &doc.base), alternate)))
 }
 
 /// `<author>` as feed-rs's `handle_person` reads it: the text of the last
 /// `name` child in any namespace, untrimmed, or "unknown".
-fn person(doc: &mut Doc<'_>) -> Fast<String> {
+fn person<'a>(doc: &mut Doc<'a>) -> Fast<Cow<'a, str>> {
     let mut name = None;
     while let Some(start) = doc.child()? {
         let (_, local) = doc.open(&start)?;
         if local == b"name" {
             if let Some(text) = doc.text()? {
-                name = Some(text.into_owned());
+                name = Some(text);
             }
         } else {
             doc.skip()?;
         }
     }
-    Ok(name.unwrap_or_else(|| "unknown".to_owned()))
+    Ok(name.unwrap_or(Cow::Borrowed("unknown")))
 }
 
 #[cfg(test)]
@@ -245,7 +251,7 @@ mod tests {
     use super::*;
     use crate::extract::xml_fast::testing::{Expect, accepted_fixtures, base, check_mutations};
 
-    fn differential(label: &str, text: &str) -> Option<RawFeed> {
+    fn differential<'a>(label: &str, text: &'a str) -> Option<RawFeed<'a>> {
         crate::extract::xml_fast::testing::differential(parse, label, text)
     }
 

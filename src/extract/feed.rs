@@ -3,6 +3,8 @@
 //! [`super::encoding`]); every text field leaves here as HTML, so plain-text
 //! fields are escaped and the next stage treats all of them alike.
 
+use std::borrow::Cow;
+
 use feed_rs::model::{Entry, Feed, FeedType, Text};
 use url::Url;
 
@@ -25,7 +27,7 @@ pub enum FeedError {
 ///
 /// `base` is the URL the document was fetched from: relative links resolve
 /// against it unless the document says otherwise (`xml:base`).
-pub fn parse(text: &str, base: &Url) -> Result<RawFeed, FeedError> {
+pub fn parse<'a>(text: &'a str, base: &Url) -> Result<RawFeed<'a>, FeedError> {
     // Plain RSS 2.0 and Atom 1.0 are read in one quick-xml pass when the
     // result is provably the one feed-rs gives; everything else goes through feed-rs.
     if let Some(feed) = super::rss_fast::parse(text, base).or_else(|| super::atom_fast::parse(text, base)) {
@@ -35,7 +37,7 @@ pub fn parse(text: &str, base: &Url) -> Result<RawFeed, FeedError> {
 }
 
 /// The feed-rs path: every format, and the reference the fast path matches.
-pub(super) fn parse_with_feed_rs(text: &str, base: &Url) -> Result<RawFeed, FeedError> {
+pub(super) fn parse_with_feed_rs(text: &str, base: &Url) -> Result<RawFeed<'static>, FeedError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         // An empty id tells us the document gave none; normalize derives a
@@ -49,7 +51,7 @@ pub(super) fn parse_with_feed_rs(text: &str, base: &Url) -> Result<RawFeed, Feed
     Ok(convert(feed, base))
 }
 
-fn convert(feed: Feed, base: &Url) -> RawFeed {
+fn convert(feed: Feed, base: &Url) -> RawFeed<'static> {
     let kind = match feed.feed_type {
         FeedType::Atom => DocKind::Atom,
         FeedType::JSON => DocKind::JsonFeed,
@@ -76,7 +78,7 @@ fn convert(feed: Feed, base: &Url) -> RawFeed {
     }
 }
 
-fn convert_entry(entry: Entry) -> RawItem {
+fn convert_entry(entry: Entry) -> RawItem<'static> {
     // The first alternate link is the article; enclosures and `related` are not.
     let link = entry
         .links
@@ -89,24 +91,24 @@ fn convert_entry(entry: Entry) -> RawItem {
         let is_html = c.content_type.subty() == "html" || c.content_type.suffix().is_some_and(|s| s == "xml");
         c.body.map(|body| if is_html { body } else { escape(&body) })
     });
-    let mut authors: Vec<String> = entry.authors.into_iter().map(|p| p.name).collect();
+    let mut authors: Vec<Cow<'static, str>> = entry.authors.into_iter().map(|p| p.name.into()).collect();
     authors.retain(|a| !a.trim().is_empty());
     RawItem {
-        guid: Some(entry.id.trim().to_owned()).filter(|id| !id.is_empty()),
+        guid: Some(entry.id.trim().to_owned()).filter(|id| !id.is_empty()).map(Cow::Owned),
         // Titles are always read as HTML, whatever their declared type:
         // readers render them so, and markup in a title is never wanted.
-        title: entry.title.map(|t| t.content),
-        link,
+        title: entry.title.map(|t| t.content.into()),
+        link: link.map(Cow::Owned),
         published: entry.published.or(entry.updated),
         updated: entry.updated,
         unparsed_date: None,
-        summary: entry.summary.map(as_html).filter(|s| !s.trim().is_empty()),
-        content: content.filter(|c| !c.trim().is_empty()),
+        summary: entry.summary.map(as_html).filter(|s| !s.trim().is_empty()).map(Cow::Owned),
+        content: content.filter(|c| !c.trim().is_empty()).map(Cow::Owned),
         authors,
         categories: entry
             .categories
             .into_iter()
-            .map(|c| c.label.filter(|l| !l.trim().is_empty()).unwrap_or(c.term))
+            .map(|c| c.label.filter(|l| !l.trim().is_empty()).unwrap_or(c.term).into())
             .collect(),
     }
 }

@@ -13,6 +13,7 @@
 //! here the number of items, the number of matches tried per field and the
 //! length of every value are bounded. Nothing in this module panics on input.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
@@ -106,7 +107,7 @@ static ANCHOR: LazyLock<Selector> = LazyLock::new(|| selector("a[href]"));
 ///
 /// Items without a title or a link are skipped and counted in a warning, as
 /// are selectors that matched in no item.
-pub fn scrape_listing(html: &str, page_url: &Url, rules: &ScrapeRules) -> RawFeed {
+pub fn scrape_listing(html: &str, page_url: &Url, rules: &ScrapeRules) -> RawFeed<'static> {
     let doc = Html::parse_document(html);
     let base = document_base(&doc, page_url);
     let mut feed = RawFeed {
@@ -154,9 +155,9 @@ pub fn scrape_listing(html: &str, page_url: &Url, rules: &ScrapeRules) -> RawFee
             tally.summary_matched += usize::from(summary.as_ref().is_some_and(|s| s.matched));
 
             let mut item = RawItem {
-                title: Some(title),
-                link: Some(link.into()),
-                summary: summary.and_then(|s| s.value),
+                title: Some(title.into()),
+                link: Some(String::from(link).into()),
+                summary: summary.and_then(|s| s.value).map(Cow::Owned),
                 ..RawItem::default()
             };
             match date.map(|d| d.value) {
@@ -277,7 +278,7 @@ pub struct ArticleInfo {
 }
 
 /// Whether fetching the item's page could give it something it lacks.
-pub fn article_needed(item: &RawItem, rules: &ArticleRules) -> bool {
+pub fn article_needed(item: &RawItem<'_>, rules: &ArticleRules) -> bool {
     (item.published.is_none() && rules.date.is_some())
         || (item.summary.is_none() && rules.summary.is_some())
         || (item.content.is_none() && rules.content.is_some())
@@ -291,7 +292,7 @@ pub fn article_needed(item: &RawItem, rules: &ArticleRules) -> bool {
 /// article has but that cannot be read either is kept in `unparsed_date` when
 /// the listing gave none. Summary and content keep their relative URLs:
 /// resolve them against [`ArticleInfo::base`].
-pub fn apply_article(item: &mut RawItem, html: &str, page_url: &Url, rules: &ArticleRules) -> ArticleInfo {
+pub fn apply_article(item: &mut RawItem<'_>, html: &str, page_url: &Url, rules: &ArticleRules) -> ArticleInfo {
     let doc = Html::parse_document(html);
     let base = document_base(&doc, page_url);
     let canonical = canonical_url(&doc, &base);
@@ -313,12 +314,12 @@ pub fn apply_article(item: &mut RawItem, html: &str, page_url: &Url, rules: &Art
         if item.summary.is_none()
             && let Some(field) = &rules.summary
         {
-            item.summary = read_html(root, field, MAX_SUMMARY_BYTES).value;
+            item.summary = read_html(root, field, MAX_SUMMARY_BYTES).value.map(Cow::Owned);
         }
         if item.content.is_none()
             && let Some(field) = &rules.content
         {
-            item.content = read_html(root, field, MAX_CONTENT_BYTES).value;
+            item.content = read_html(root, field, MAX_CONTENT_BYTES).value.map(Cow::Owned);
         }
     }
     ArticleInfo { canonical, base }
@@ -741,7 +742,7 @@ mod tests {
     }
 
     /// (title, link, published) of every item.
-    fn triples(feed: &RawFeed) -> Vec<(&str, &str, Option<DateTime<Utc>>)> {
+    fn triples<'f>(feed: &'f RawFeed<'_>) -> Vec<(&'f str, &'f str, Option<DateTime<Utc>>)> {
         feed.items.iter().map(|i| (i.title.as_deref().unwrap(), i.link.as_deref().unwrap(), i.published)).collect()
     }
 
@@ -949,7 +950,7 @@ mod tests {
             title: Some(
                 "Social and solidarity economy: Strengthening jobs and local services in the Republic of Korea".into(),
             ),
-            link: Some(page.to_string()),
+            link: Some(page.to_string().into()),
             ..RawItem::default()
         };
         assert!(article_needed(&item, &rules));

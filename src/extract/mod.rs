@@ -10,6 +10,8 @@ pub mod html;
 mod rss_fast;
 mod xml_fast;
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use url::Url;
 
@@ -40,28 +42,33 @@ impl DocKind {
 
 /// One item as found in a document, before any cleaning. Fields hold what the
 /// document said; links may be relative, titles may carry markup.
+///
+/// Text fields borrow from the document where it spelled them out plainly
+/// (the XML fast paths), and own their text otherwise (references resolved,
+/// feed-rs, scraped pages): a feed's items are normalised while its text is
+/// still at hand, so most fields are never copied before they are cleaned.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RawItem {
+pub struct RawItem<'a> {
     /// guid / atom:id / JSON `id`; `None` when the document gave none.
-    pub guid: Option<String>,
-    pub title: Option<String>,
-    pub link: Option<String>,
+    pub guid: Option<Cow<'a, str>>,
+    pub title: Option<Cow<'a, str>>,
+    pub link: Option<Cow<'a, str>>,
     /// Published instant, if the document gave one that could be read.
     pub published: Option<DateTime<Utc>>,
     pub updated: Option<DateTime<Utc>>,
     /// The date text when present but not understood (reported by `check`).
     pub unparsed_date: Option<String>,
     /// HTML.
-    pub summary: Option<String>,
+    pub summary: Option<Cow<'a, str>>,
     /// HTML.
-    pub content: Option<String>,
-    pub authors: Vec<String>,
-    pub categories: Vec<String>,
+    pub content: Option<Cow<'a, str>>,
+    pub authors: Vec<Cow<'a, str>>,
+    pub categories: Vec<Cow<'a, str>>,
 }
 
-/// A parsed document.
+/// A parsed document; its items may borrow from the document's text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RawFeed {
+pub struct RawFeed<'a> {
     pub kind: DocKind,
     pub title: Option<String>,
     /// The human site the document links to.
@@ -69,7 +76,7 @@ pub struct RawFeed {
     pub language: Option<String>,
     /// Base for resolving relative links (`xml:base`, `<base href>`, or the response URL).
     pub base: Url,
-    pub items: Vec<RawItem>,
+    pub items: Vec<RawItem<'a>>,
     /// Things an editor should know (skipped items, selectors that never matched, ...).
     pub warnings: Vec<String>,
 }

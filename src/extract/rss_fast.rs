@@ -24,29 +24,29 @@ use quick_xml::events::{BytesStart, Event};
 use url::Url;
 
 use super::feed::MAX_ITEMS;
-use super::xml_fast::{Decline, Doc, Fast, Ns, attrs, is_blank, parse_date, resolve_link, trimmed};
+use super::xml_fast::{Decline, Doc, Fast, Ns, is_blank, parse_date, resolve_link, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as RSS 2.0, or `None` when it must go through feed-rs.
-pub(super) fn parse(text: &str, base: &Url) -> Option<RawFeed> {
+pub(super) fn parse<'a>(text: &'a str, base: &Url) -> Option<RawFeed<'a>> {
     let mut doc = Doc::new(text, base, Ns::Rss, false)?;
     document(&mut doc).ok()
 }
 
 /// One `<item>` as feed-rs's `handle_item` accumulates it.
 #[derive(Default)]
-struct Item {
-    title: Option<String>,
-    first_link: Option<String>,
-    id: String,
+struct Item<'a> {
+    title: Option<Cow<'a, str>>,
+    first_link: Option<Cow<'a, str>>,
+    id: Cow<'a, str>,
     published: Option<DateTime<Utc>>,
-    summary: Option<String>,
-    content: Option<String>,
-    authors: Vec<String>,
-    categories: Vec<String>,
+    summary: Option<Cow<'a, str>>,
+    content: Option<Cow<'a, str>>,
+    authors: Vec<Cow<'a, str>>,
+    categories: Vec<Cow<'a, str>>,
 }
 
-fn document(doc: &mut Doc<'_>) -> Fast<RawFeed> {
+fn document<'a>(doc: &mut Doc<'a>) -> Fast<RawFeed<'a>> {
     let root = doc.root()?;
     root_attrs(doc, &root)?;
     loop {
@@ -91,26 +91,26 @@ fn root_attrs(doc: &mut Doc<'_>, root: &BytesStart<'_>) -> Fast<()> {
 
 /// `<channel>`: its title, site link, language and items; other children
 /// are skipped, as feed-rs keeps nothing of them that a [`RawFeed`] uses.
-fn channel(doc: &mut Doc<'_>) -> Fast<RawFeed> {
+fn channel<'a>(doc: &mut Doc<'a>) -> Fast<RawFeed<'a>> {
     let mut title = None;
     let mut site_url = None;
     let mut language = None;
     let mut items = Vec::new();
     while let Some(start) = doc.child()? {
         match doc.open(&start)? {
-            (Ns::Rss, b"title") => title = Some(trimmed(doc.text()?.unwrap_or_default())),
+            (Ns::Rss, b"title") => title = Some(trimmed(doc.text()?.unwrap_or_default()).into_owned()),
             (Ns::Rss, b"link") => {
                 if let Some(href) = doc.text()? {
-                    site_url.get_or_insert_with(|| resolve_link(&href, doc.base));
+                    site_url.get_or_insert_with(|| resolve_link(href, &doc.base).into_owned());
                 }
             }
             (Ns::Atom, b"link") => {
-                let [href, rel] = attrs(&start, [b"href", b"rel"])?;
+                let [href, rel] = doc.attrs(&start, [b"href", b"rel"])?;
                 doc.skip()?;
                 if let Some(href) = href
                     && rel.as_deref().is_none_or(|rel| rel == "alternate")
                 {
-                    site_url.get_or_insert_with(|| resolve_link(&href, doc.base));
+                    site_url.get_or_insert_with(|| resolve_link(href, &doc.base).into_owned());
                 }
             }
             (Ns::Rss, b"language") => language = doc.text()?.map(|t| t.to_lowercase()),
@@ -136,14 +136,14 @@ fn channel(doc: &mut Doc<'_>) -> Fast<RawFeed> {
 
 /// `<item>`, field by field as feed-rs's `handle_item` then ssefeed's
 /// `convert_entry` treat it.
-fn item(doc: &mut Doc<'_>) -> Fast<RawItem> {
+fn item<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
     let mut item = Item::default();
     while let Some(start) = doc.child()? {
         match doc.open(&start)? {
             (Ns::Rss, b"title") => item.title = Some(trimmed(doc.text()?.unwrap_or_default())),
             (Ns::Rss, b"link") => {
                 if let Some(href) = doc.text()? {
-                    item.first_link.get_or_insert_with(|| resolve_link(&href, doc.base));
+                    item.first_link.get_or_insert_with(|| resolve_link(href, &doc.base));
                 }
             }
             (Ns::Rss, b"description") => {
@@ -152,7 +152,7 @@ fn item(doc: &mut Doc<'_>) -> Fast<RawItem> {
             // feed-rs records an `<author>` as a person named "author" (the text is the email).
             (Ns::Rss, b"author") => {
                 if doc.text()?.is_some() {
-                    item.authors.push("author".to_owned());
+                    item.authors.push(Cow::Borrowed("author"));
                 }
             }
             (Ns::Rss, b"category") => item.categories.push(trimmed(doc.text()?.unwrap_or_default())),
@@ -165,7 +165,7 @@ fn item(doc: &mut Doc<'_>) -> Fast<RawItem> {
                 item.published = doc.text()?.map(|t| parse_date(&t)).transpose()?;
             }
             // Kept untrimmed, as feed-rs does for `content:encoded` only.
-            (Ns::Content, b"encoded") => item.content = doc.text()?.filter(|c| !c.is_empty()).map(Cow::into_owned),
+            (Ns::Content, b"encoded") => item.content = doc.text()?.filter(|c| !c.is_empty()),
             (Ns::DublinCore, b"creator") => item.authors.push(trimmed(doc.text()?.unwrap_or_default())),
             _ => doc.skip()?,
         }
@@ -192,7 +192,7 @@ mod tests {
     use super::*;
     use crate::extract::xml_fast::testing::{Expect, accepted_fixtures, base, check_mutations};
 
-    fn differential(label: &str, text: &str) -> Option<RawFeed> {
+    fn differential<'a>(label: &str, text: &'a str) -> Option<RawFeed<'a>> {
         crate::extract::xml_fast::testing::differential(parse, label, text)
     }
 
@@ -242,6 +242,20 @@ mod tests {
             let doc = workload_rss(partner, items);
             let feed = differential("workload", &doc).expect("workload RSS must take the fast path");
             assert_eq!(feed.items.len(), items);
+        }
+    }
+
+    #[test]
+    fn plain_text_is_borrowed_and_only_escaped_text_is_copied() {
+        let doc = workload_rss(7, 3);
+        let feed = differential("workload", &doc).expect("fast path");
+        let borrowed = |text: &Option<Cow<'_, str>>| matches!(text, Some(Cow::Borrowed(_)));
+        for (i, item) in feed.items.iter().enumerate() {
+            assert!(borrowed(&item.guid), "{item:?}");
+            // `&amp;` in the title and the summary's escaped markup must be resolved into new text.
+            assert!(!borrowed(&item.title) && !borrowed(&item.summary), "{item:?}");
+            // Every third link carries `&amp;` between its tracking parameters.
+            assert_eq!(borrowed(&item.link), i % 3 != 0, "{item:?}");
         }
     }
 

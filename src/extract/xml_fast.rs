@@ -75,12 +75,13 @@ pub(super) struct Doc<'a> {
     unprefixed: Ns,
     /// Whether `xml:lang` may appear on any element (feed-rs ignores it there).
     xml_lang: bool,
-    pub(super) base: &'a Url,
+    /// The response URL links are resolved against (owned: items borrow only the text).
+    pub(super) base: Url,
 }
 
 impl<'a> Doc<'a> {
     /// A reader over `text`, or `None` when feed-rs would not find the root as this reader does.
-    pub(super) fn new(text: &'a str, base: &'a Url, unprefixed: Ns, xml_lang: bool) -> Option<Doc<'a>> {
+    pub(super) fn new(text: &'a str, base: &Url, unprefixed: Ns, xml_lang: bool) -> Option<Doc<'a>> {
         let leading = text.len() - text.trim_start_matches(is_xml_space).len();
         if leading > MAX_LEADING_WHITESPACE {
             return None;
@@ -91,7 +92,7 @@ impl<'a> Doc<'a> {
         config.expand_empty_elements = true;
         config.trim_markup_names_in_closing_tags = true;
         config.trim_text(false);
-        Some(Doc { reader, src: text, prefixes: Vec::new(), unprefixed, xml_lang, base })
+        Some(Doc { reader, src: text, prefixes: Vec::new(), unprefixed, xml_lang, base: base.clone() })
     }
 
     /// The next event that matters: comments and processing instructions are
@@ -192,6 +193,31 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// The values of the named attributes, unescaped as feed-rs unescapes them
+    /// (the first of each name; quick-xml rejects duplicates, which declines),
+    /// borrowed from the document when they hold no reference.
+    pub(super) fn attrs<const N: usize>(
+        &self,
+        start: &BytesStart<'_>,
+        names: [&[u8]; N],
+    ) -> Fast<[Option<Cow<'a, str>>; N]> {
+        let mut values = [const { None }; N];
+        for attr in start.attributes() {
+            let attr = attr.map_err(|_| Decline)?;
+            if let Some(slot) = names.iter().position(|n| *n == attr.key.as_ref()).and_then(|i| values.get_mut(i)) {
+                // feed-rs falls back to the raw value on a bad escape; the fast paths decline instead.
+                let value = match in_src(self.src, &attr.value) {
+                    Some(raw) => quick_xml::escape::unescape(raw).map_err(|_| Decline)?,
+                    None => {
+                        Cow::Owned(quick_xml::escape::unescape(utf8(&attr.value)?).map_err(|_| Decline)?.into_owned())
+                    }
+                };
+                *slot = Some(value);
+            }
+        }
+        Ok(values)
+    }
+
     /// The text of an element that must hold text only, up to its end tag,
     /// coalesced as feed-rs does; `None` when there was no text event at all
     /// (feed-rs's `child_as_text` is `None` then, `children_as_string` "").
@@ -284,11 +310,18 @@ fn utf8(bytes: &[u8]) -> Fast<&str> {
 /// UTF-8 validation (which was a tenth of parsing), only the O(1) check
 /// that it starts and ends on character boundaries.
 fn sub_str<'a>(src: &'a str, bytes: &'a [u8]) -> Fast<&'a str> {
-    let offset = (bytes.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
-    match offset.checked_add(bytes.len()) {
-        Some(end) if end <= src.len() => src.get(offset..end).ok_or(Decline),
-        _ => utf8(bytes),
+    match in_src(src, bytes) {
+        Some(text) => Ok(text),
+        None => utf8(bytes),
     }
+}
+
+/// `bytes` as the slice of `src` it is, or `None` when it lies elsewhere (or
+/// does not start and end on character boundaries).
+fn in_src<'a>(src: &'a str, bytes: &[u8]) -> Option<&'a str> {
+    let offset = (bytes.as_ptr() as usize).wrapping_sub(src.as_ptr() as usize);
+    let end = offset.checked_add(bytes.len()).filter(|&end| end <= src.len())?;
+    src.get(offset..end)
 }
 
 /// Appends a run of text (borrowed while it is the only one).
@@ -356,43 +389,30 @@ fn check_reference(reference: &BytesRef<'_>) -> Fast<()> {
     quick_xml::escape::resolve_predefined_entity(utf8(reference)?).map(drop).ok_or(Decline)
 }
 
-/// The values of the named attributes, unescaped as feed-rs unescapes them
-/// (the first of each name; quick-xml rejects duplicates, which declines).
-pub(super) fn attrs<const N: usize>(start: &BytesStart<'_>, names: [&[u8]; N]) -> Fast<[Option<String>; N]> {
-    let mut values = [const { None }; N];
-    for attr in start.attributes() {
-        let attr = attr.map_err(|_| Decline)?;
-        if let Some(slot) = names.iter().position(|n| *n == attr.key.as_ref()).and_then(|i| values.get_mut(i)) {
-            // feed-rs falls back to the raw value on a bad escape; the fast paths decline instead.
-            let value = quick_xml::escape::unescape(utf8(&attr.value)?).map_err(|_| Decline)?;
-            *slot = Some(value.into_owned());
-        }
-    }
-    Ok(values)
-}
-
 /// feed-rs's `Link::new` with the response URL as base: absolute links are
-/// normalised by `url`, relative ones joined, the rest kept as written.
-pub(super) fn resolve_link(href: &str, base: &Url) -> String {
-    if is_serialised_http_url(href) {
-        return href.to_owned();
+/// normalised by `url`, relative ones joined, the rest kept as written. A
+/// link `url` would write as it is stays borrowed.
+pub(super) fn resolve_link<'t>(href: Cow<'t, str>, base: &Url) -> Cow<'t, str> {
+    if is_serialised_http_url(&href) {
+        return href;
     }
-    let resolved = match Url::parse(href) {
+    let resolved = match Url::parse(&href) {
         // `String::from` hands over the serialisation `to_string` would format anew.
         Ok(url) => String::from(url),
         Err(url::ParseError::RelativeUrlWithoutBase) => {
-            base.join(href).map(String::from).unwrap_or_else(|_| href.to_owned())
+            base.join(&href).map(String::from).unwrap_or_else(|_| href.into_owned())
         }
-        Err(_) => href.to_owned(),
+        Err(_) => href.into_owned(),
     };
     trimmed(resolved)
 }
 
-/// `text.trim().to_owned()`, without the copy when there is nothing to trim.
-pub(super) fn trimmed<'t>(text: impl Into<Cow<'t, str>>) -> String {
+/// `text.trim()`, copied only when owned text needs trimming.
+pub(super) fn trimmed<'t>(text: impl Into<Cow<'t, str>>) -> Cow<'t, str> {
     match text.into() {
-        Cow::Owned(owned) if owned.trim().len() == owned.len() => owned,
-        text => text.trim().to_owned(),
+        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
+        Cow::Owned(owned) if owned.trim().len() == owned.len() => Cow::Owned(owned),
+        Cow::Owned(owned) => Cow::Owned(owned.trim().to_owned()),
     }
 }
 
@@ -628,14 +648,14 @@ pub(super) mod testing {
     use crate::extract::encoding;
     use crate::extract::feed::parse_with_feed_rs;
 
-    pub(in crate::extract) type Parse = fn(&str, &Url) -> Option<RawFeed>;
+    pub(in crate::extract) type Parse = for<'a> fn(&'a str, &Url) -> Option<RawFeed<'a>>;
 
     pub(in crate::extract) fn base() -> Url {
         Url::parse("https://partner.example/feed/rss.xml").unwrap()
     }
 
     /// The fast path's reading of `text`, checked against feed-rs's whenever it accepts.
-    pub(in crate::extract) fn differential(parse: Parse, label: &str, text: &str) -> Option<RawFeed> {
+    pub(in crate::extract) fn differential<'a>(parse: Parse, label: &str, text: &'a str) -> Option<RawFeed<'a>> {
         let fast = parse(text, &base())?;
         let reference = parse_with_feed_rs(text, &base())
             .unwrap_or_else(|e| panic!("{label}: fast path accepted what feed-rs rejects ({e})"));

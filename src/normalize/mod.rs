@@ -107,7 +107,7 @@ pub enum Skip {
 /// Dates are kept as given, except that a date more than 48 h after
 /// `ctx.now` is treated as missing: a partner with a broken clock would
 /// otherwise pin its item to the top of every feed until that date.
-pub fn normalize(raw: RawItem, ctx: &Context) -> Result<Item, Skip> {
+pub fn normalize(raw: RawItem<'_>, ctx: &Context) -> Result<Item, Skip> {
     let link = raw.link.as_deref().and_then(|link| canonical_url(link, ctx.base));
     let summary = clean_html(raw.summary.as_deref(), ctx.base);
     let content = clean_html(raw.content.as_deref(), ctx.base);
@@ -200,10 +200,10 @@ fn author_name(raw: &str) -> String {
 
 /// Names cleaned by `clean`, shortened, without empties and without
 /// duplicates (compared folded; the first spelling wins), at most `max`.
-fn clean_names(raw: &[String], max: usize, clean: fn(&str) -> String) -> Vec<String> {
+fn clean_names(raw: &[impl AsRef<str>], max: usize, clean: fn(&str) -> String) -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     raw.iter()
-        .map(|name| truncate_words(&clean(name), MAX_NAME_CHARS))
+        .map(|name| truncate_words(&clean(name.as_ref()), MAX_NAME_CHARS))
         .filter(|name| !name.is_empty() && seen.insert(fold(name)))
         .take(max)
         .collect()
@@ -230,7 +230,7 @@ mod tests {
         normalize(raw, &Context { source_id: "ilo", base: &base, now: now() })
     }
 
-    fn sample() -> RawItem {
+    fn sample() -> RawItem<'static> {
         RawItem {
             guid: Some("  https://www.ilo.org/?p=1234  ".into()),
             title: Some("  ILO visited <b>iCOOP</b>&#8217;s Natural Dream Park &amp; more ".into()),
@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(item.link, None);
         assert_eq!(item.story_key, "ilo#https://www.ilo.org/?p=1234");
         // Oversized guids are hashed.
-        let item = run(RawItem { guid: Some("g".repeat(5000)), ..sample() }).unwrap();
+        let item = run(RawItem { guid: Some("g".repeat(5000).into()), ..sample() }).unwrap();
         assert!(item.guid.starts_with("hash:") && item.guid.len() == 37);
     }
 
@@ -321,7 +321,7 @@ mod tests {
             Err(Skip::UnusableLink("javascript:void(0)".into()))
         );
         // Over-long titles are capped on a char boundary.
-        let item = run(RawItem { title: Some("é".repeat(2000)), ..sample() }).unwrap();
+        let item = run(RawItem { title: Some("é".repeat(2000).into()), ..sample() }).unwrap();
         assert_eq!(item.title.chars().count(), MAX_TITLE_CHARS + 1);
         assert!(item.title.ends_with('…'));
     }
@@ -424,7 +424,7 @@ mod tests {
                 "john@example.org".into(),
                 "(Anonymous)".into(),
             ],
-            categories: (0..200).map(|i| format!("tag {i}")).collect(),
+            categories: (0..200).map(|i| format!("tag {i}").into()).collect(),
             ..sample()
         };
         let item = run(raw).unwrap();
