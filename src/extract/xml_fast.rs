@@ -58,6 +58,9 @@ impl Ns {
     }
 }
 
+/// More attributes on one element than a feed's elements carry; more decline.
+const MAX_ATTRIBUTES: usize = 8;
+
 /// More declarations than a feed plausibly needs; quick-xml's own limit (which
 /// would fail feed-rs) is far above it.
 const MAX_PREFIXES: usize = 32;
@@ -169,13 +172,8 @@ impl<'a> Doc<'a> {
     /// prefixed attributes.
     pub(super) fn open<'s>(&self, start: &'s BytesStart<'a>) -> Fast<(Ns, &'s [u8])> {
         // Most elements of a feed have no attributes: nothing to iterate then.
-        let attributes = if is_blank(start.attributes_raw()) { None } else { Some(start.attributes()) };
-        for attr in attributes.into_iter().flatten() {
-            let attr = attr.map_err(|_| Decline)?;
-            let key = attr.key.as_ref();
-            if (key.contains(&b':') && !(self.xml_lang && key == b"xml:lang")) || key == b"xmlns" {
-                return Err(Decline);
-            }
+        if !is_blank(start.attributes_raw()) {
+            self.check_attributes(start)?;
         }
         let name = start.name().into_inner();
         match name.iter().position(|&b| b == b':') {
@@ -193,16 +191,41 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// The values of the named attributes, unescaped as feed-rs unescapes them
-    /// (the first of each name; quick-xml rejects duplicates, which declines),
-    /// borrowed from the document when they hold no reference.
+    /// Declines on a prefixed attribute (but `xml:lang` where allowed), a
+    /// namespace declaration, or a duplicate name (which fails quick-xml's
+    /// checked iterator, and so feed-rs). Duplicates are looked for among the
+    /// first few names here rather than by quick-xml, whose check allocates
+    /// a list per element; more attributes than that decline.
+    fn check_attributes(&self, start: &BytesStart<'_>) -> Fast<()> {
+        let mut keys: [&[u8]; MAX_ATTRIBUTES] = [&[]; MAX_ATTRIBUTES];
+        let mut count = 0;
+        for attr in start.attributes().with_checks(false) {
+            let attr = attr.map_err(|_| Decline)?;
+            let key = attr.key.into_inner();
+            if (key.contains(&b':') && !(self.xml_lang && key == b"xml:lang")) || key == b"xmlns" {
+                return Err(Decline);
+            }
+            let seen = keys.get(..count).ok_or(Decline)?;
+            if seen.contains(&key) {
+                return Err(Decline);
+            }
+            *keys.get_mut(count).ok_or(Decline)? = key;
+            count += 1;
+        }
+        Ok(())
+    }
+
+    /// The values of the named attributes, unescaped as feed-rs unescapes them,
+    /// borrowed from the document when they hold no reference. `start` is a
+    /// tag [`Doc::open`] accepted (or the root, whose attributes the caller
+    /// reads with quick-xml's checks), so its names are known to be unique.
     pub(super) fn attrs<const N: usize>(
         &self,
         start: &BytesStart<'_>,
         names: [&[u8]; N],
     ) -> Fast<[Option<Cow<'a, str>>; N]> {
         let mut values = [const { None }; N];
-        for attr in start.attributes() {
+        for attr in start.attributes().with_checks(false) {
             let attr = attr.map_err(|_| Decline)?;
             if let Some(slot) = names.iter().position(|n| *n == attr.key.as_ref()).and_then(|i| values.get_mut(i)) {
                 // feed-rs falls back to the raw value on a bad escape; the fast paths decline instead.
