@@ -198,19 +198,16 @@ impl<'a> Doc<'a> {
     /// a list per element; more attributes than that decline.
     fn check_attributes(&self, start: &BytesStart<'_>) -> Fast<()> {
         let mut keys: [&[u8]; MAX_ATTRIBUTES] = [&[]; MAX_ATTRIBUTES];
-        let mut count = 0;
-        for attr in start.attributes().with_checks(false) {
+        for (count, attr) in start.attributes().with_checks(false).enumerate() {
             let attr = attr.map_err(|_| Decline)?;
             let key = attr.key.into_inner();
             if (key.contains(&b':') && !(self.xml_lang && key == b"xml:lang")) || key == b"xmlns" {
                 return Err(Decline);
             }
-            let seen = keys.get(..count).ok_or(Decline)?;
-            if seen.contains(&key) {
+            if keys.get(..count).ok_or(Decline)?.contains(&key) {
                 return Err(Decline);
             }
             *keys.get_mut(count).ok_or(Decline)? = key;
-            count += 1;
         }
         Ok(())
     }
