@@ -30,7 +30,7 @@ use quick_xml::events::BytesStart;
 use url::Url;
 
 use super::feed::{MAX_ITEMS, escape};
-use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, parse_date, resolve_link, trimmed};
+use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, parse_date, resolve_link, trim, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as Atom 1.0, or `None` when it must go through feed-rs.
@@ -165,7 +165,7 @@ fn entry<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
                 let [term, label] = doc.attrs(&start, [b"term", b"label"])?;
                 doc.skip()?;
                 if let Some(term) = term {
-                    let label = label.filter(|l| !l.trim().is_empty());
+                    let label = label.filter(|l| !trim(l).is_empty());
                     entry.categories.push(label.unwrap_or_else(|| trimmed(term)));
                 }
             }
@@ -177,7 +177,7 @@ fn entry<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
         }
     }
     let mut authors = entry.authors;
-    authors.retain(|a| !a.trim().is_empty());
+    authors.retain(|a| !trim(a).is_empty());
     Ok(RawItem {
         guid: Some(trimmed(entry.id)).filter(|id| !id.is_empty()),
         title: entry.title,
@@ -185,8 +185,8 @@ fn entry<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
         published: entry.published.or(entry.updated),
         updated: entry.updated,
         unparsed_date: None,
-        summary: entry.summary.filter(|s| !s.trim().is_empty()),
-        content: entry.content.filter(|c| !c.trim().is_empty()),
+        summary: entry.summary.filter(|s| !trim(s).is_empty()),
+        content: entry.content.filter(|c| !trim(c).is_empty()),
         authors,
         categories: entry.categories,
     })

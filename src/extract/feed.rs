@@ -66,7 +66,7 @@ fn convert(feed: Feed, base: &Url) -> RawFeed<'static> {
     if total > MAX_ITEMS {
         warnings.push(format!("{total} entries in the document; only the first {MAX_ITEMS} are read"));
     }
-    let items = feed.entries.into_iter().take(MAX_ITEMS).map(convert_entry).collect();
+    let items = feed.entries.into_iter().take(MAX_ITEMS).map(|entry| convert_entry(entry, kind)).collect();
     RawFeed {
         kind,
         title: feed.title.map(|t| t.content.trim().to_owned()).filter(|t| !t.is_empty()),
@@ -78,7 +78,7 @@ fn convert(feed: Feed, base: &Url) -> RawFeed<'static> {
     }
 }
 
-fn convert_entry(entry: Entry) -> RawItem<'static> {
+fn convert_entry(entry: Entry, kind: DocKind) -> RawItem<'static> {
     // The first alternate link is the article; enclosures and `related` are not.
     let link = entry
         .links
@@ -91,7 +91,17 @@ fn convert_entry(entry: Entry) -> RawItem<'static> {
         let is_html = c.content_type.subty() == "html" || c.content_type.suffix().is_some_and(|s| s == "xml");
         c.body.map(|body| if is_html { body } else { escape(&body) })
     });
-    let mut authors: Vec<Cow<'static, str>> = entry.authors.into_iter().map(|p| p.name.into()).collect();
+    // feed-rs keeps an RSS `<author>` as a person named "author" whose email
+    // is the element's text (`email (Name)`): that text is the author.
+    let rss = matches!(kind, DocKind::Rss0 | DocKind::Rss2);
+    let mut authors: Vec<Cow<'static, str>> = entry
+        .authors
+        .into_iter()
+        .map(|p| match p.email {
+            Some(email) if rss && p.name == "author" => email.into(),
+            _ => p.name.into(),
+        })
+        .collect();
     authors.retain(|a| !a.trim().is_empty());
     RawItem {
         guid: Some(entry.id.trim().to_owned()).filter(|id| !id.is_empty()).map(Cow::Owned),
@@ -145,6 +155,25 @@ mod tests {
         assert_eq!(item.summary.as_deref(), Some("<p>Hi</p>"));
         assert_eq!(item.categories, vec!["SSE"]);
         assert!(item.link.as_deref().unwrap().ends_with("/news/1"));
+    }
+
+    #[test]
+    fn rss_author_is_the_elements_text_on_both_paths() {
+        let doc = |extra: &str| {
+            format!(
+                r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>P</title>
+                <item><title>T</title><link>https://x.example/a</link><author>jane@coop.example (Jane Doe)</author>{extra}</item>
+                </channel></rss>"#
+            )
+        };
+        // Media RSS sends the document through feed-rs; without it the fast path reads it.
+        for extra in ["", "<media:title>t</media:title>"] {
+            let text = doc(extra);
+            let item = parse(&text, &base()).unwrap().items.remove(0);
+            assert_eq!(item.authors, vec!["jane@coop.example (Jane Doe)"], "{extra}");
+            let ctx = crate::normalize::Context { source_id: "p", base: &base(), now: chrono::Utc::now() };
+            assert_eq!(crate::normalize::normalize(item, &ctx).unwrap().authors, vec!["Jane Doe"], "{extra}");
+        }
     }
 
     #[test]

@@ -24,7 +24,7 @@ use quick_xml::events::{BytesStart, Event};
 use url::Url;
 
 use super::feed::MAX_ITEMS;
-use super::xml_fast::{Decline, Doc, Fast, Ns, is_blank, parse_date, resolve_link, trimmed};
+use super::xml_fast::{Decline, Doc, Fast, Ns, is_blank, parse_date, resolve_link, trim, trimmed};
 use super::{DocKind, RawFeed, RawItem};
 
 /// Reads `text` as RSS 2.0, or `None` when it must go through feed-rs.
@@ -149,10 +149,10 @@ fn item<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
             (Ns::Rss, b"description") => {
                 item.summary = Some(trimmed(doc.text()?.unwrap_or_default()));
             }
-            // feed-rs records an `<author>` as a person named "author" (the text is the email).
+            // RSS's `email (Name)`, as `convert_entry` reads feed-rs's person for it.
             (Ns::Rss, b"author") => {
-                if doc.text()?.is_some() {
-                    item.authors.push(Cow::Borrowed("author"));
+                if let Some(text) = doc.text()? {
+                    item.authors.push(text);
                 }
             }
             (Ns::Rss, b"category") => item.categories.push(trimmed(doc.text()?.unwrap_or_default())),
@@ -171,7 +171,7 @@ fn item<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
         }
     }
     let mut authors = item.authors;
-    authors.retain(|a| !a.trim().is_empty());
+    authors.retain(|a| !trim(a).is_empty());
     Ok(RawItem {
         guid: Some(item.id).filter(|id| !id.is_empty()),
         title: item.title,
@@ -180,8 +180,8 @@ fn item<'a>(doc: &mut Doc<'a>) -> Fast<RawItem<'a>> {
         published: item.published,
         updated: item.published,
         unparsed_date: None,
-        summary: item.summary.filter(|s| !s.trim().is_empty()),
-        content: item.content.filter(|c| !c.trim().is_empty()),
+        summary: item.summary.filter(|s| !trim(s).is_empty()),
+        content: item.content.filter(|c| !trim(c).is_empty()),
         authors,
         categories: item.categories,
     })

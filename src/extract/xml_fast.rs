@@ -100,6 +100,7 @@ impl<'a> Doc<'a> {
 
     /// The next event that matters: comments and processing instructions are
     /// skipped everywhere, as feed-rs skips them (even inside text).
+    #[inline(always)]
     pub(super) fn next(&mut self) -> Fast<Event<'a>> {
         loop {
             match self.reader.read_event().map_err(|_| Decline)? {
@@ -113,6 +114,7 @@ impl<'a> Doc<'a> {
     /// The next child element of the element being read, or `None` at its
     /// end tag. Text between elements is ignored, as feed-rs ignores it, but
     /// a bad reference in it is an error there too; any other event declines.
+    #[inline(always)]
     pub(super) fn child(&mut self) -> Fast<Option<BytesStart<'a>>> {
         loop {
             match self.next()? {
@@ -430,9 +432,22 @@ pub(super) fn resolve_link<'t>(href: Cow<'t, str>, base: &Url) -> Cow<'t, str> {
 /// `text.trim()`, copied only when owned text needs trimming.
 pub(super) fn trimmed<'t>(text: impl Into<Cow<'t, str>>) -> Cow<'t, str> {
     match text.into() {
-        Cow::Borrowed(text) => Cow::Borrowed(text.trim()),
-        Cow::Owned(owned) if owned.trim().len() == owned.len() => Cow::Owned(owned),
-        Cow::Owned(owned) => Cow::Owned(owned.trim().to_owned()),
+        Cow::Borrowed(text) => Cow::Borrowed(trim(text)),
+        Cow::Owned(owned) if trim(&owned).len() == owned.len() => Cow::Owned(owned),
+        Cow::Owned(owned) => Cow::Owned(trim(&owned).to_owned()),
+    }
+}
+
+/// `str::trim` (Unicode white space, as feed-rs trims), decided byte by byte
+/// when both ends are ASCII: `trim_ascii` removes all of Unicode's ASCII
+/// white space but vertical tab, so once its ends are other ASCII bytes,
+/// there is nothing more `trim` would remove.
+pub(super) fn trim(text: &str) -> &str {
+    let ascii = text.trim_ascii();
+    match (ascii.as_bytes().first(), ascii.as_bytes().last()) {
+        (Some(&first), Some(&last)) if first.is_ascii() && last.is_ascii() && first != 0x0B && last != 0x0B => ascii,
+        (None, _) => ascii,
+        _ => text.trim(),
     }
 }
 
@@ -603,6 +618,20 @@ mod tests {
 
     /// The dates computed from their digits are chrono's, on the forms the
     /// workloads use and on near misses of every field.
+    #[test]
+    fn trim_is_str_trim() {
+        let pieces =
+            ["", " ", "\t", "\n", "\r", "\x0B", "\x0C", "\u{85}", "\u{A0}", "\u{3000}", "a", "é", "a b", "\u{1F600}"];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let text = format!("{a}{b}{c}");
+                    assert_eq!(trim(&text), text.trim(), "{text:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn dates_from_digits_are_what_chrono_gives() {
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
