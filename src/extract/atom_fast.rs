@@ -31,7 +31,7 @@ use url::Url;
 
 use super::feed::{MAX_ITEMS, escape};
 use super::xml_fast::{ATOM_URI, Decline, Doc, Fast, Ns, parse_date, resolve_link, trim, trimmed};
-use super::{DocKind, RawFeed, RawItem};
+use super::{DocKind, Names, RawFeed, RawItem};
 
 /// Reads `text` as Atom 1.0, or `None` when it must go through feed-rs.
 pub(super) fn parse<'a>(text: &'a str, base: &Url) -> Option<RawFeed<'a>> {
@@ -113,8 +113,8 @@ struct Entry<'a> {
     updated: Option<DateTime<Utc>>,
     summary: Option<Cow<'a, str>>,
     content: Option<Cow<'a, str>>,
-    authors: Vec<Cow<'a, str>>,
-    categories: Vec<Cow<'a, str>>,
+    authors: Names<'a>,
+    categories: Names<'a>,
 }
 
 /// `<entry>`, field by field as feed-rs's `handle_entry` then ssefeed's

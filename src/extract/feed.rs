@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use feed_rs::model::{Entry, Feed, FeedType, Text};
 use url::Url;
 
-use super::{DocKind, RawFeed, RawItem};
+use super::{DocKind, Names, RawFeed, RawItem};
 
 /// Most items a single document may yield. A partner feed with more is either
 /// a full archive dump or hostile; the newest entries come first in practice.
@@ -37,7 +37,7 @@ pub fn parse<'a>(text: &'a str, base: &Url) -> Result<RawFeed<'a>, FeedError> {
 }
 
 /// The feed-rs path: every format, and the reference the fast path matches.
-pub(super) fn parse_with_feed_rs(text: &str, base: &Url) -> Result<RawFeed<'static>, FeedError> {
+pub(super) fn parse_with_feed_rs<'a>(text: &str, base: &Url) -> Result<RawFeed<'a>, FeedError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
         // An empty id tells us the document gave none; normalize derives a
@@ -51,7 +51,7 @@ pub(super) fn parse_with_feed_rs(text: &str, base: &Url) -> Result<RawFeed<'stat
     Ok(convert(feed, base))
 }
 
-fn convert(feed: Feed, base: &Url) -> RawFeed<'static> {
+fn convert<'a>(feed: Feed, base: &Url) -> RawFeed<'a> {
     let kind = match feed.feed_type {
         FeedType::Atom => DocKind::Atom,
         FeedType::JSON => DocKind::JsonFeed,
@@ -78,7 +78,7 @@ fn convert(feed: Feed, base: &Url) -> RawFeed<'static> {
     }
 }
 
-fn convert_entry(entry: Entry, kind: DocKind) -> RawItem<'static> {
+fn convert_entry<'a>(entry: Entry, kind: DocKind) -> RawItem<'a> {
     // The first alternate link is the article; enclosures and `related` are not.
     let link = entry
         .links
@@ -94,7 +94,7 @@ fn convert_entry(entry: Entry, kind: DocKind) -> RawItem<'static> {
     // feed-rs keeps an RSS `<author>` as a person named "author" whose email
     // is the element's text (`email (Name)`): that text is the author.
     let rss = matches!(kind, DocKind::Rss0 | DocKind::Rss2);
-    let mut authors: Vec<Cow<'static, str>> = entry
+    let mut authors: Names<'a> = entry
         .authors
         .into_iter()
         .map(|p| match p.email {
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(item.guid.as_deref(), Some("abc"));
         assert_eq!(item.published.unwrap().to_rfc3339(), "2023-07-18T13:30:00+00:00");
         assert_eq!(item.summary.as_deref(), Some("<p>Hi</p>"));
-        assert_eq!(item.categories, vec!["SSE"]);
+        assert_eq!(item.categories[..], ["SSE"]);
         assert!(item.link.as_deref().unwrap().ends_with("/news/1"));
     }
 
@@ -170,7 +170,7 @@ mod tests {
         for extra in ["", "<media:title>t</media:title>"] {
             let text = doc(extra);
             let item = parse(&text, &base()).unwrap().items.remove(0);
-            assert_eq!(item.authors, vec!["jane@coop.example (Jane Doe)"], "{extra}");
+            assert_eq!(item.authors[..], ["jane@coop.example (Jane Doe)"], "{extra}");
             let ctx = crate::normalize::Context { source_id: "p", base: &base(), now: chrono::Utc::now() };
             assert_eq!(crate::normalize::normalize(item, &ctx).unwrap().authors, vec!["Jane Doe"], "{extra}");
         }

@@ -25,7 +25,7 @@ use url::Url;
 
 use super::feed::MAX_ITEMS;
 use super::xml_fast::{Decline, Doc, Fast, Ns, is_blank, parse_date, resolve_link, trim, trimmed};
-use super::{DocKind, RawFeed, RawItem};
+use super::{DocKind, Names, RawFeed, RawItem};
 
 /// Reads `text` as RSS 2.0, or `None` when it must go through feed-rs.
 pub(super) fn parse<'a>(text: &'a str, base: &Url) -> Option<RawFeed<'a>> {
@@ -42,8 +42,8 @@ struct Item<'a> {
     published: Option<DateTime<Utc>>,
     summary: Option<Cow<'a, str>>,
     content: Option<Cow<'a, str>>,
-    authors: Vec<Cow<'a, str>>,
-    categories: Vec<Cow<'a, str>>,
+    authors: Names<'a>,
+    categories: Names<'a>,
 }
 
 fn document<'a>(doc: &mut Doc<'a>) -> Fast<RawFeed<'a>> {

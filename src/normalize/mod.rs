@@ -240,8 +240,8 @@ mod tests {
             unparsed_date: None,
             summary: Some("<p onclick=\"x()\">Participants were invited to a study trip.</p>".into()),
             content: Some("<p>Body <img src=\"img/park.jpg\" alt=\"Park\"></p><script>x()</script>".into()),
-            authors: vec!["coop@ilo.org (COOP Unit)".into(), "COOP unit".into(), " ".into()],
-            categories: vec![
+            authors: smallvec::smallvec!["coop@ilo.org (COOP Unit)".into(), "COOP unit".into(), " ".into()],
+            categories: smallvec::smallvec![
                 " Cooperatives ".into(),
                 "coopératives".into(),
                 "Coopératives".into(),
@@ -406,8 +406,8 @@ mod tests {
             RawItem { content: Some("<p>Body changed</p>".into()), ..sample() },
             RawItem { published: Some(at("2023-07-19T00:00:00Z")), ..sample() },
             RawItem { updated: None, ..sample() },
-            RawItem { authors: vec!["Someone".into()], ..sample() },
-            RawItem { categories: vec!["Cooperatives".into()], ..sample() },
+            RawItem { authors: smallvec::smallvec!["Someone".into()], ..sample() },
+            RawItem { categories: smallvec::smallvec!["Cooperatives".into()], ..sample() },
         ];
         for raw in changed {
             assert_ne!(run(raw.clone()).unwrap().fingerprint, base_item.fingerprint, "{raw:?}");
@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn authors_and_categories() {
         let raw = RawItem {
-            authors: vec![
+            authors: smallvec::smallvec![
                 "jane@example.org (Jane Doe)".into(),
                 "Jane Doe".into(),
                 "<b>John</b>".into(),
