@@ -456,7 +456,7 @@ pub(super) fn trim(text: &str) -> &str {
 /// `-0000` → `+0000`, the same offset; a wrong weekday, which feed-rs would
 /// drop, fails chrono and declines). Anything else declines.
 pub(super) fn parse_date(text: &str) -> Fast<DateTime<Utc>> {
-    let text = text.trim();
+    let text = trim(text);
     // The common, clearly valid dates are computed from their digits
     // (chrono's general parser was a seventh of parsing); the rest, out of
     // range values included, go through chrono as before.
