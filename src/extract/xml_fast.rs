@@ -616,8 +616,7 @@ fn shape(text: &str, pattern: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    /// The dates computed from their digits are chrono's, on the forms the
-    /// workloads use and on near misses of every field.
+    /// The byte-wise trim agrees with `str::trim` around every kind of white space.
     #[test]
     fn trim_is_str_trim() {
         let pieces =
@@ -632,6 +631,8 @@ mod tests {
         }
     }
 
+    /// The dates computed from their digits are chrono's, on the forms the
+    /// workloads use and on near misses of every field.
     #[test]
     fn dates_from_digits_are_what_chrono_gives() {
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
