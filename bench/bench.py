@@ -15,7 +15,7 @@ Figures (--only/--skip take these names):
   parse    f. parse throughput against a quick-xml scan of the same bytes (bench/parse, Rust)
   curl     g. the network floor: the N feeds by `curl --parallel --parallel-max 16`
   peers    h. rss-cli 0.7.0, Python reader, newsboat: cold and warm cycle on the same workload
-  scale    cold and warm cycle for N = 100, 500, 2000
+  scale    cold and warm cycle for N = 100, 500, 2000, interleaved round by round
   scrape   i. HTML listings with article pages (ssefeed only): cold and warm cycle
 
 Every measured command runs in a fresh child process; its CPU time and peak RSS come
@@ -735,8 +735,7 @@ def main():
         unique = wl.manifest["unique_canonical_links"]
         N = args.n
         main_res = None
-        if {"cold", "warm", "churn", "publish", "serve"} & set(figures) or \
-                ("scale" in figures and N in map(int, args.scale.split(","))):
+        if {"cold", "warm", "churn", "publish", "serve"} & set(figures):
             main_res = ssefeed_cycles(tool, wl, server, tmp, runs, churn="churn" in figures)
             main_res["expected_stories"] = unique
             raw["ssefeed"] = {k: v for k, v in main_res.items() if k not in ("last_cfg", "expected_stories")}
@@ -792,7 +791,7 @@ def main():
         if "scrape" in figures:
             run_scrape(table, raw, tool, wl, server, tmp, runs)
         if "scale" in figures:
-            run_scale(table, raw, tool, tmp, args, runs, main_res, servers)
+            run_scale(table, raw, tool, tmp, args, runs, servers)
     finally:
         for s in servers:
             s.stop()
@@ -1012,31 +1011,53 @@ def run_scrape(table, raw, tool, wl, server, tmp, runs):
               note=f"{res['warm'][0]['requests']} requests, statuses {res['warm'][0]['status']}")
 
 
-def run_scale(table, raw, tool, tmp, args, runs, main_res, servers):
+def run_scale(table, raw, tool, tmp, args, runs, servers):
+    """Cold and warm cycles for each N, the N values interleaved round by round: this host's
+    speed drifts by up to 1.6x over minutes, and running N = 2000's rounds after N = 100's
+    would measure the drift as much as the scaling. Each round's per-item cost is compared
+    with the smallest N's in the same round (the median of those ratios is the linearity
+    figure: 1.00 is linear)."""
     raw["scale"] = {}
-    for n in [int(x) for x in args.scale.split(",") if x]:
-        if n == args.n and main_res:
-            res = main_res
-        else:
-            wl = Workload(os.path.join(tmp, f"workload-n{n}-m{args.m}"), n, args.m, 0, args.seed)
-            server = PartnerServer(wl.root, tmp)
-            servers.append(server)
-            try:
-                res = ssefeed_cycles(tool, wl, server, tmp, runs, churn=False, tag="scale")
-                res["expected_stories"] = wl.manifest["unique_canonical_links"]
-            finally:
-                server.stop()
-        raw["scale"][n] = {k: v for k, v in res.items() if k in ("cold", "warm", "stories")}
+    sizes = sorted({int(x) for x in args.scale.split(",") if x})
+    setups = {}
+    for n in sizes:
+        wl = Workload(os.path.join(tmp, f"workload-n{n}-m{args.m}"), n, args.m, 0, args.seed)
+        server = PartnerServer(wl.root, tmp)
+        servers.append(server)
+        setups[n] = (wl, server)
+    results = {n: {"cold": [], "warm": [], "stories": []} for n in sizes}
+    for r in range(runs):
+        for n in sizes:
+            wl, server = setups[n]
+            one = ssefeed_cycles(tool, wl, server, tmp, 1, churn=False, tag=f"scale-round{r}")
+            for key in results[n]:
+                results[n][key].extend(one[key])
+            shutil.rmtree(os.path.join(tmp, f"ssefeed-scale-round{r}-n{n}-run0"), ignore_errors=True)
+    smallest = sizes[0]
+    for n in sizes:
+        res = results[n]
+        raw["scale"][n] = res
         items = n * args.m
-        expected = res.get("expected_stories")
-        stories = f"; {res['stories'][0]} stories" + ("" if expected in (None, res["stories"][0]) else
+        expected = setups[n][0].manifest["unique_canonical_links"]
+        stories = f"; {res['stories'][0]} stories" + ("" if expected == res["stories"][0] else
                                                     f" (MISMATCH: expected {expected})")
-        table.add("scale", f"N={n} ({items:,} items): cold", "ssefeed", field(res["cold"], "wall"), "s",
-                  note=f"peak RSS {statistics.median(r['rss_mb'] for r in res['cold']):.0f} MB, "
-                       f"CPU {statistics.median(r['cpu'] for r in res['cold']):.2f} s{stories}")
-        table.add("scale", f"N={n}: warm", "ssefeed", field(res["warm"], "wall"), "s",
-                  note=f"CPU {statistics.median(r['cpu'] for r in res['warm']):.2f} s")
 
+        def per_item_ratio(kind, measure):
+            """Median over rounds of (cost per item at n) / (cost per item at the smallest N)."""
+            ratios = [(a[measure] / items) / (b[measure] / (smallest * args.m))
+                      for a, b in zip(res[kind], results[smallest][kind]) if b[measure] > 0]
+            return statistics.median(ratios) if ratios else float("nan")
+
+        cold_us = statistics.median(c["wall"] for c in res["cold"]) / items * 1e6
+        linear = "" if n == smallest else (
+            f"; per item ×{per_item_ratio('cold', 'wall'):.2f} wall, ×{per_item_ratio('cold', 'cpu'):.2f} CPU "
+            f"of N={smallest}'s (paired rounds)")
+        table.add("scale", f"N={n} ({items:,} items): cold", "ssefeed", field(res["cold"], "wall"), "s",
+                  note=f"{cold_us:.0f} µs/item, peak RSS {statistics.median(c['rss_mb'] for c in res['cold']):.0f} MB, "
+                       f"CPU {statistics.median(c['cpu'] for c in res['cold']):.2f} s{stories}{linear}")
+        warm_linear = "" if n == smallest else f"; per item ×{per_item_ratio('warm', 'wall'):.2f} of N={smallest}'s"
+        table.add("scale", f"N={n}: warm", "ssefeed", field(res["warm"], "wall"), "s",
+                  note=f"CPU {statistics.median(c['cpu'] for c in res['warm']):.2f} s{warm_linear}")
 
 if __name__ == "__main__":
     main()
