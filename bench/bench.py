@@ -782,6 +782,8 @@ def main():
                 table.skip("g", "download only", "curl", "curl not found (apt-get install curl)")
         if "peers" in figures:
             run_peers(table, raw, tools, wl, server, runs)
+        if main_res:
+            add_ratios(table, main_res, raw)
         if "publish" in figures and main_res:
             run_publish(table, raw, tool, wl, server, main_res["last_cfg"], tmp, args, runs)
         if "serve" in figures and main_res:
@@ -863,6 +865,23 @@ def run_peers(table, raw, tools, wl, server, runs):
         table.add("h", "warm cycle: wall", name, field(res["warm"], "wall"), "s",
                   note=f"{res['warm'][0]['requests']} requests ({res['warm'][0]['conditional']} conditional), "
                        f"statuses {res['warm'][0]['status']}")
+
+
+def add_ratios(table, main_res, raw):
+    """The targets that are relative to the peers and the network floor of the same run,
+    which hold whatever phase the host's speed is in (the absolute ones do not)."""
+    med = lambda records, key: statistics.median(r[key] for r in records)  # noqa: E731
+    rss = next((v for k, v in raw.get("peers", {}).items() if k.startswith("rss-cli")), None)
+    if rss and main_res["cold"]:
+        table.add("ratio", "cold cycle: rss-cli wall / ssefeed wall", "ssefeed",
+                  med(rss["cold"], "wall") / med(main_res["cold"], "wall"), "×", (">=", 2.0), fmt="{:.2f}",
+                  note="ssefeed also dedupes, sanitises and publishes")
+    if rss and main_res["warm"]:
+        table.add("ratio", "warm cycle: rss-cli wall / ssefeed wall", "ssefeed",
+                  med(rss["warm"], "wall") / med(main_res["warm"], "wall"), "×", (">=", 4.0), fmt="{:.2f}")
+    if raw.get("curl") and main_res["warm"]:
+        table.add("ratio", "warm cycle: ssefeed wall / curl floor", "ssefeed",
+                  med(main_res["warm"], "wall") / med(raw["curl"], "wall"), "×", ("<=", 2.0), fmt="{:.2f}")
 
 
 def newsboat_version(exe):
