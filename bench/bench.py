@@ -1045,13 +1045,15 @@ def run_scale(table, raw, tool, tmp, args, runs, servers):
         servers.append(server)
         setups[n] = (wl, server)
     results = {n: {"cold": [], "warm": [], "stories": []} for n in sizes}
+    # Ascending, then descending: no size always runs first in its round. Nothing is deleted
+    # between runs: after thousands of files are deleted, ext4 spends a while skipping their
+    # inodes when new files are created, which would slow whichever run came next.
     for r in range(runs):
-        for n in sizes:
+        for n in sizes if r % 2 == 0 else sizes[::-1]:
             wl, server = setups[n]
             one = ssefeed_cycles(tool, wl, server, tmp, 1, churn=False, tag=f"scale-round{r}")
             for key in results[n]:
                 results[n][key].extend(one[key])
-            shutil.rmtree(os.path.join(tmp, f"ssefeed-scale-round{r}-n{n}-run0"), ignore_errors=True)
     smallest = sizes[0]
     for n in sizes:
         res = results[n]
