@@ -275,12 +275,25 @@ impl<'a> Doc<'a> {
         if at.checked_sub(2).and_then(|i| self.src.as_bytes().get(i)) == Some(&b'/') {
             return Ok(None);
         }
-        let Some(lt) = memchr::memchr(b'<', rest) else { return Ok(None) };
+        // One search finds the end of plain text and whether it has a
+        // reference at all (most titles and links have none).
+        let (lt, first_amp) = match memchr::memchr2(b'<', b'&', rest) {
+            None => return Ok(None),
+            Some(i) if rest.get(i) == Some(&b'<') => (i, None),
+            Some(amp) => match memchr::memchr(b'<', rest.get(amp..).unwrap_or_default()) {
+                Some(i) => (amp + i, Some(amp)),
+                None => return Ok(None),
+            },
+        };
         if rest.get(lt + 1) != Some(&b'/') {
             return Ok(None);
         }
         let raw = sub_str(self.src, &rest[..lt])?;
-        let text = if raw.is_empty() { None } else { Some(unescape_text(raw)?) };
+        let text = match first_amp {
+            _ if raw.is_empty() => None,
+            None => Some(Cow::Borrowed(raw)),
+            Some(amp) => Some(unescape_text(raw, amp)?),
+        };
         // The reader is in its text state: from the `<` it reads the end tag
         // and checks its name (only its error offsets, which the fast paths
         // never report, drift).
@@ -359,12 +372,11 @@ fn push_text<'a>(text: &mut Option<Cow<'a, str>>, src: &'a str, bytes: Cow<'a, [
     Ok(())
 }
 
-/// Text without markup with its references resolved as the event path
-/// resolves them: borrowed when it has none. A `&` not closed by `;` before
+/// Text without markup whose first `&` is at `amp`, with its references
+/// resolved as the event path resolves them. A `&` not closed by `;` before
 /// the next `&` is an error there (and so declines here).
-fn unescape_text(raw: &str) -> Fast<Cow<'_, str>> {
+fn unescape_text(raw: &str, mut amp: usize) -> Fast<Cow<'_, str>> {
     let bytes = raw.as_bytes();
-    let Some(mut amp) = memchr::memchr(b'&', bytes) else { return Ok(Cow::Borrowed(raw)) };
     let mut out = String::with_capacity(raw.len());
     let mut clean_from = 0;
     loop {
