@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::text::{language, push_xml_escaped, web_url_str};
+use super::text::{language, push_rfc3339_whole_seconds, push_xml_escaped, web_url_str};
 use super::{DocMeta, SourceRef, StoryView};
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -211,7 +211,14 @@ impl Writer {
     }
 
     fn date(&mut self, name: &str, at: DateTime<Utc>) {
-        self.text(name, &[], &at.fixed_offset().to_rfc3339_opts(SecondsFormat::AutoSi, false));
+        self.start(name, &[]);
+        self.out.push('>');
+        if !push_rfc3339_whole_seconds(&mut self.out, at, "+00:00") {
+            push_xml_escaped(&mut self.out, &at.fixed_offset().to_rfc3339_opts(SecondsFormat::AutoSi, false));
+        }
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
     }
 
     fn link(&mut self, href: &str, rel: &str, mime: Option<&str>) {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use std::borrow::Cow;
 
-use super::text::{html_excerpt, language, web_url_str};
+use super::text::{html_excerpt, language, push_rfc3339_whole_seconds, web_url_str};
 use super::{DocMeta, StoryView};
 
 const VERSION: &str = "https://jsonfeed.org/version/1.1";
@@ -146,7 +146,8 @@ fn non_blank(s: &Option<String>) -> Option<&str> {
 }
 
 fn rfc3339(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+    let mut out = String::with_capacity(20);
+    if push_rfc3339_whole_seconds(&mut out, at, "Z") { out } else { at.to_rfc3339_opts(SecondsFormat::Secs, true) }
 }
 
 #[cfg(test)]
