@@ -1080,5 +1080,6 @@ def run_scale(table, raw, tool, tmp, args, runs, servers):
         table.add("scale", f"N={n}: warm", "ssefeed", field(res["warm"], "wall"), "s",
                   note=f"CPU {statistics.median(c['cpu'] for c in res['warm']):.2f} s{warm_linear}")
 
+
 if __name__ == "__main__":
     main()
